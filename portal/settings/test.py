@@ -1,0 +1,7 @@
+"""Settings for the test suite: the embedded default unless DATABASE_URL / REDIS_URL are set."""
+from .base import *  # noqa: F401,F403
+from .base import SECRET_KEY, VAR_DIR
+
+SECRET_KEY = SECRET_KEY or "test-only-not-secret"
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,205 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from import_export import fields, resources
+from import_export.admin import ExportMixin
+
+from .admin_scoping import ALL, CHANGE, VIEW, CityFilter, CountyFilter, ScopedAdmin, ScopedAdminMixin, actions
+from .models import City, County, DivisionAlias, Level, PilotBatch, PilotTownship, Province, Role, School, Township, User
+from .services.users import validate_role_unit
+
+VIEW_CHANGE = actions(VIEW, CHANGE)
+
+
+class DivisionAdminBase(ScopedAdmin):
+    """Official divisions: names are editable by provincial staff, codes and the tree are not."""
+
+    list_display = ["code", "name", "parent"]
+    search_fields = ["code", "name"]
+    readonly_fields = ["code", "level", "parent", "kind"]
+    fields = ["code", "name", "level", "parent", "kind"]
+    list_select_related = ["parent"]
+    show_full_result_count = False
+
+
+@admin.register(Province)
+class ProvinceAdmin(DivisionAdminBase):
+    role_actions = {Role.PROVINCE_STAFF: VIEW_CHANGE}
+    list_display = ["code", "name"]
+
+
+@admin.register(City)
+class CityAdmin(DivisionAdminBase):
+    role_actions = {Role.PROVINCE_STAFF: VIEW_CHANGE, Role.CITY_STAFF: actions(VIEW)}
+
+
+@admin.register(County)
+class CountyAdmin(DivisionAdminBase):
+    role_actions = {Role.PROVINCE_STAFF: VIEW_CHANGE, Role.CITY_STAFF: actions(VIEW), Role.COUNTY_OFFICER: actions(VIEW)}
+    list_filter = [CityFilter]
+
+
+@admin.register(Township)
+class TownshipAdmin(DivisionAdminBase):
+    role_actions = {Role.PROVINCE_STAFF: VIEW_CHANGE, Role.CITY_STAFF: actions(VIEW), Role.COUNTY_OFFICER: actions(VIEW)}
+    list_display = ["code", "name", "kind", "parent"]
+    list_filter = ["kind", CityFilter, CountyFilter]
+
+
+@admin.register(DivisionAlias)
+class DivisionAliasAdmin(ScopedAdmin):
+    scope_field = "division"
+    role_actions = {Role.PROVINCE_STAFF: ALL}
+    list_display = ["alias", "division", "scope", "level", "reason"]
+    search_fields = ["alias", "division__name"]
+    list_select_related = ["division", "scope"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "scope":
+            from .jurisdiction import jurisdiction_for
+            from .models import Division
+
+            kwargs["queryset"] = jurisdiction_for(request).filter(
+                Division.objects.filter(level__in=[Level.CITY, Level.COUNTY]), "code"
+            )
+            return admin.ModelAdmin.formfield_for_foreignkey(self, db_field, request, **kwargs)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class PilotTownshipInline(ScopedAdminMixin, admin.TabularInline):
+    model = PilotTownship
+    scope_field = "township"
+    role_actions = {Role.PROVINCE_STAFF: ALL, Role.CITY_STAFF: actions(VIEW), Role.COUNTY_OFFICER: actions(VIEW)}
+    autocomplete_fields = ["township"]
+    fields = ["township", "listed_as", "phase", "status"]
+    extra = 0
+
+    def has_add_permission(self, request, obj=None):
+        return self._role_allows(request, "add")
+
+
+@admin.register(PilotBatch)
+class PilotBatchAdmin(admin.ModelAdmin):
+    """Batches are province-wide metadata; their townships are scoped in the inline."""
+
+    list_display = ["year", "name", "source_document", "is_demo"]
+    inlines = [PilotTownshipInline]
+    role_actions = {Role.PROVINCE_STAFF: ALL, Role.CITY_STAFF: actions(VIEW), Role.COUNTY_OFFICER: actions(VIEW)}
+
+    _role_allows = ScopedAdminMixin._role_allows
+
+    def has_module_permission(self, request):
+        return self._role_allows(request, VIEW)
+
+    def has_view_permission(self, request, obj=None):
+        return self._role_allows(request, VIEW)
+
+    def has_change_permission(self, request, obj=None):
+        return self._role_allows(request, CHANGE)
+
+    def has_add_permission(self, request):
+        return self._role_allows(request, "add")
+
+    def has_delete_permission(self, request, obj=None):
+        return self._role_allows(request, "delete")
+
+
+@admin.register(PilotTownship)
+class PilotTownshipAdmin(ScopedAdmin):
+    scope_field = "township"
+    role_actions = {Role.PROVINCE_STAFF: ALL, Role.CITY_STAFF: actions(VIEW), Role.COUNTY_OFFICER: actions(VIEW)}
+    list_display = ["township", "county_name", "batch", "phase", "status", "listed_as"]
+    list_filter = ["batch", "phase", "status", CityFilter, CountyFilter]
+    search_fields = ["township__name", "township__code", "listed_as"]
+    autocomplete_fields = ["township"]
+    list_select_related = ["township__parent", "batch"]
+
+    @admin.display(description=_("county"))
+    def county_name(self, obj):
+        return obj.township.parent.name
+
+
+class SchoolResource(resources.ModelResource):
+    township_name = fields.Field(attribute="township__name", column_name=_("township"), readonly=True)
+
+    class Meta:
+        model = School
+        fields = ["code", "name", "stage", "township", "township_name", "is_seat", "is_urban", "is_urban_quality", "is_demo"]
+        export_order = fields
+
+
+@admin.register(School)
+class SchoolAdmin(ExportMixin, ScopedAdmin):
+    resource_classes = [SchoolResource]
+    scope_field = "township"
+    role_actions = {Role.PROVINCE_STAFF: ALL, Role.CITY_STAFF: ALL, Role.COUNTY_OFFICER: ALL}
+    list_display = ["code", "name", "stage", "township", "is_seat", "is_urban", "is_urban_quality", "is_demo"]
+    list_filter = ["stage", "is_seat", "is_urban", "is_urban_quality", "is_demo", CityFilter, CountyFilter]
+    search_fields = ["code", "name", "township__name"]
+    autocomplete_fields = ["township"]
+    list_select_related = ["township"]
+    show_full_result_count = False
+
+
+class RoleUnitFormMixin:
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors:
+            try:
+                validate_role_unit(role=cleaned.get("role"), unit=cleaned.get("unit"))
+            except ValidationError as e:
+                self.add_error("unit", e)
+        return cleaned
+
+
+class PortalUserChangeForm(RoleUnitFormMixin, UserChangeForm):
+    pass
+
+
+class PortalUserCreationForm(RoleUnitFormMixin, AdminUserCreationForm):
+    class Meta(AdminUserCreationForm.Meta):
+        model = User
+        fields = ["username", "role", "unit"]
+
+
+@admin.register(User)
+class PortalUserAdmin(ScopedAdminMixin, DjangoUserAdmin):
+    form = PortalUserChangeForm
+    add_form = PortalUserCreationForm
+    scope_field = "unit"
+    role_actions = {Role.PROVINCE_STAFF: actions(VIEW, CHANGE, "add")}
+    list_display = ["username", "last_name", "first_name", "role", "unit", "is_active", "last_login"]
+    list_filter = ["role", "is_active"]
+    search_fields = ["username", "first_name", "last_name", "unit__name"]
+    list_select_related = ["unit"]
+    fieldsets = [
+        (None, {"fields": ["username", "password"]}),
+        (_("Personal info"), {"fields": ["last_name", "first_name", "email"]}),
+        (_("Role and unit"), {"fields": ["role", "unit", "is_active"]}),
+        (_("Important dates"), {"fields": ["last_login", "date_joined"]}),
+    ]
+    add_fieldsets = [
+        (None, {"classes": ["wide"], "fields": ["username", "role", "unit", "usable_password", "password1", "password2"]})
+    ]
+    readonly_fields = ["last_login", "date_joined"]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if request.user.is_superuser and obj is not None:
+            fieldsets = [*fieldsets, (_("Permissions"), {"fields": ["is_staff", "is_superuser", "groups"]})]
+        return fieldsets
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "unit":
+            field.queryset = field.queryset.exclude(level=Level.TOWNSHIP)
+        return field
+
+    def save_model(self, request, obj, form, change):
+        from townships.jurisdiction import is_staff_role
+
+        # Admin access follows the role (the form has validated role and unit).
+        obj.is_staff = obj.is_superuser or is_staff_role(obj.role)
+        super().save_model(request, obj, form, change)
