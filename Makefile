@@ -17,7 +17,7 @@ install: $(VENV)/.installed
 
 demo: install
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py load_demo
+	$(PY) manage.py setup_demo
 
 run: demo
 	@echo "门户地址 / Portal: http://$(HOST)/  (管理后台 /admin/，接口文档 /api/docs/)"

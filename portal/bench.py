@@ -17,6 +17,7 @@ SCALES = ("city", "shandong", "national")
 # name → "module:function"; the function(scale: str) returns a list of Figure.
 BENCH_GROUPS = {
     "divisions": "townships.bench:division_figures",
+    "import": "evaluation.bench:import_figures",
 }
 
 

@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from evaluation.api import ImportRunViewSet, SchoolYearViewSet
 from townships.api import DivisionViewSet, SchoolViewSet
 
 from . import views
@@ -13,6 +14,8 @@ from . import views
 router = DefaultRouter()
 router.register("divisions", DivisionViewSet, basename="division")
 router.register("schools", SchoolViewSet, basename="school")
+router.register("imports", ImportRunViewSet, basename="import")
+router.register("school-years", SchoolYearViewSet, basename="school-year")
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -22,6 +25,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("data/", include("evaluation.urls")),
     path("api/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

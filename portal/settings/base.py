@@ -155,3 +155,12 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
+
+# Uploads: limits on the file and on what an XLSX (a zip) unpacks to; larger files run as jobs.
+IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(20 * 1024 * 1024)))
+IMPORT_MAX_UNPACKED_BYTES = 200 * 1024 * 1024
+IMPORT_MAX_ZIP_ENTRIES = 2000
+IMPORT_MAX_ROWS = 200_000
+IMPORT_ASYNC_BYTES = int(os.environ.get("IMPORT_ASYNC_BYTES", str(512 * 1024)))
+# A value moving by more than this factor from last year is flagged for confirmation.
+IMPORT_IMPLAUSIBLE_FACTOR = float(os.environ.get("IMPORT_IMPLAUSIBLE_FACTOR", "1.5"))

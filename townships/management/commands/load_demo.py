@@ -15,8 +15,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--villages-per-township", type=int, default=2)
         parser.add_argument("--no-users", action="store_true")
+        parser.add_argument("--only-users", action="store_true", help="Only (re)create the demo logins and print them.")
 
-    def handle(self, *args, villages_per_township, no_users, **options):
+    def handle(self, *args, villages_per_township, no_users, only_users, **options):
+        if only_users:
+            return self._users()
         result = load_divisions(provinces={"37"})
         self.stdout.write(f"山东省区划：{result.cities} 市，{result.counties} 县级，{result.townships} 乡级单位")
         load_aliases(path=settings.BASE_DIR / "fixtures" / "division_aliases.csv")
@@ -31,8 +34,11 @@ class Command(BaseCommand):
         batch = demo.load_demo_second_batch()
         self.stdout.write(f"演示试点批次：{batch}，{batch.townships.count()} 个乡镇")
         if not no_users:
-            logins = demo.load_demo_users()
-            self.stdout.write("\n演示账号（密码均为 %s）：" % demo.DEMO_PASSWORD)
-            for login in logins:
-                self.stdout.write(f"  {login.username:<10} {login.description}（{login.unit_code}）")
-            self.stdout.write(f"  {'admin':<10} 系统管理员（超级用户）")
+            self._users()
+
+    def _users(self):
+        logins = demo.load_demo_users()
+        self.stdout.write("\n演示账号（密码均为 %s）：" % demo.DEMO_PASSWORD)
+        for login in logins:
+            self.stdout.write(f"  {login.username:<10} {login.description}（{login.unit_code}）")
+        self.stdout.write(f"  {'admin':<10} 系统管理员（超级用户）")

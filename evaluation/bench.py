@@ -1,0 +1,148 @@
+"""Bench figures for the spreadsheet import (issue: 30,000 school-year rows from XLSX)."""
+from __future__ import annotations
+
+import io
+import os
+import resource
+import time
+from multiprocessing import get_context
+
+from django.db import connection, connections, transaction
+from openpyxl import Workbook
+
+from evaluation.imports import columns as c
+from evaluation.imports.service import import_file
+from evaluation.imports.workbook import _cell
+from evaluation.models import ImportStatus, SchoolYear
+from evaluation.services.demo import school_year_values
+from portal.bench import Figure
+from townships.jurisdiction import Jurisdiction
+from townships.models import Division, Role, School, User
+from townships.services.demo import load_demo_schools
+from townships.services.divisions import load_divisions
+
+ROWS = 30_000
+PERIOD = 2024
+
+
+def build_school_year_xlsx(rows: int = ROWS, period: int = PERIOD) -> bytes:
+    """A school-year sheet as an officer would upload it: Chinese headers, one row per school."""
+    spec = c.SCHOOL_YEARS
+    schools = list(School.objects.order_by("code").values_list("code", "name", "stage", "is_seat", "is_urban", "is_urban_quality")[:rows])
+    assert len(schools) == rows, f"need {rows} schools, have {len(schools)}"
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(spec.title)
+    ws.append([col.header for col in spec.columns])
+    for code, name, stage, seat, urban, quality in schools:
+        values = school_year_values(code=code, stage=stage, is_seat=seat, is_urban=urban, is_quality=quality, period=period)
+        ws.append([code, name, period] + [_cell(col, values.get(col.key)) for col in spec.columns[3:]])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _bench_user() -> User:
+    user, _ = User.objects.get_or_create(username="bench-province", defaults={"role": Role.PROVINCE_STAFF, "unit_id": "37", "is_staff": True})
+    return user
+
+
+def _ours(data: bytes) -> None:
+    user = _bench_user()
+    j = Jurisdiction(frozenset({"37"}))
+    run = import_file(user=user, jurisdiction=j, data=data, file_name="bench.xlsx", channel="cli", dry_run=False)
+    assert run.status == ImportStatus.COMMITTED, (run.status, run.errors[:3], run.message)
+
+
+def _child_peak(data: bytes, queue) -> None:
+    connections.close_all()
+    started = time.perf_counter()
+    _ours(data)
+    elapsed = time.perf_counter() - started
+    queue.put((elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+
+
+def _wipe_years() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {SchoolYear._meta.db_table}")
+
+
+def _import_export(data: bytes, bulk: bool) -> None:
+    from import_export import fields, resources, widgets
+
+    class SchoolYearResource(resources.ModelResource):
+        school = fields.Field(attribute="school", column_name="学校标识码", widget=widgets.ForeignKeyWidget(School, "code"))
+        period = fields.Field(attribute="period", column_name="学年")
+
+        def before_import_row(self, row, **kwargs):
+            # The default path has no notion of our value formats; give it what it needs to save.
+            for col in c.SCHOOL_YEARS.columns[3:]:
+                v = row.get(col.header)
+                if col.kind == c.BOOL:
+                    row[col.header] = None if v in (None, "") else v == "是"
+                elif col.kind == c.GRADE:
+                    row[col.header] = {"优": "excellent", "良": "good", "合格": "pass", "不合格": "fail"}.get(v, "")
+
+        def before_save_instance(self, instance, row, **kwargs):
+            instance.township_id = instance.school.township_id
+
+        class Meta:
+            model = SchoolYear
+            import_id_fields = ("school", "period")
+            fields = ("school", "period", *[col.key for col in c.SCHOOL_YEARS.columns[3:]])
+            if bulk:
+                use_bulk = True
+                batch_size = 1000
+                skip_diff = True
+                force_init_instance = True
+
+    for col in c.SCHOOL_YEARS.columns[3:]:
+        SchoolYearResource.fields[col.key].column_name = col.header
+    import tablib
+
+    dataset = tablib.Dataset().load(io.BytesIO(data), format="xlsx")
+    result = SchoolYearResource().import_data(dataset, dry_run=False, raise_errors=True, use_transactions=True)
+    assert not result.has_errors()
+
+
+def _ensure_data(scale: str) -> None:
+    if not Division.objects.filter(code="37").exists():
+        load_divisions(provinces={"37"})
+    if School.objects.count() < ROWS:
+        load_demo_schools(villages_per_township=24)
+
+
+def import_figures(scale: str) -> list[Figure]:
+    _ensure_data(scale)
+    data = build_school_year_xlsx()
+    _wipe_years()
+    # Ours, in a fresh process so its peak memory is its own.
+    ctx = get_context("fork")
+    queue = ctx.Queue()
+    connections.close_all()
+    proc = ctx.Process(target=_child_peak, args=(data, queue))
+    proc.start()
+    ours_s, peak_mb = queue.get(timeout=600)
+    proc.join()
+    assert SchoolYear.objects.filter(period=PERIOD).count() == ROWS
+    _wipe_years()
+    started = time.perf_counter()
+    _import_export(data, bulk=True)
+    bulk_s = time.perf_counter() - started
+    assert SchoolYear.objects.filter(period=PERIOD).count() == ROWS
+    _wipe_years()
+    started = time.perf_counter()
+    _import_export(data, bulk=False)
+    default_s = time.perf_counter() - started
+    assert SchoolYear.objects.filter(period=PERIOD).count() == ROWS
+    # Re-importing the same file over existing rows: all unchanged, nothing written.
+    started = time.perf_counter()
+    _ours(data)
+    reimport_s = time.perf_counter() - started
+    return [
+        Figure("import.rows_per_s", ROWS / ours_s, "rows/s", ROWS / default_s, "django-import-export default ModelResource", higher_is_better=True),
+        Figure("import.seconds_30k", ours_s, "s", bulk_s, "django-import-export bulk (use_bulk, skip_diff, force_init_instance)"),
+        Figure("import.ratio_vs_default", default_s / ours_s, "×", None, f"default path took {default_s:.1f} s"),
+        Figure("import.ratio_vs_bulk", bulk_s / ours_s, "×", None, f"bulk path took {bulk_s:.1f} s"),
+        Figure("import.reimport_unchanged_s", reimport_s, "s", ours_s, "first import of the same file"),
+        Figure("import.peak_rss_mb", peak_mb, "MB", None, "peak RSS of the process that imported (limit 300)"),
+    ]
