@@ -18,7 +18,8 @@ class Grade(models.TextChoices):
 
 
 class SchoolYear(models.Model):
-    school = models.ForeignKey("townships.School", verbose_name=_("school"), on_delete=models.PROTECT, related_name="years")
+    # No separate index: the unique (school, period) constraint already leads with school.
+    school = models.ForeignKey("townships.School", verbose_name=_("school"), on_delete=models.PROTECT, related_name="years", db_index=False)
     period = models.PositiveSmallIntegerField(_("school year"))
     # Denormalised from the school when written, so the jurisdiction scopes this table alone.
     township = models.ForeignKey("townships.Township", verbose_name=_("township-level unit"), on_delete=models.PROTECT, related_name="+")
@@ -56,7 +57,8 @@ class SchoolYear(models.Model):
     psychology_teachers = models.PositiveIntegerField(_("psychology teachers"), null=True, blank=True)
 
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
-    updated_by_import = models.ForeignKey("ImportRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Uploads are never deleted, so this audit pointer needs no index of its own.
+    updated_by_import = models.ForeignKey("ImportRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False)
 
     class Meta:
         verbose_name = _("school-year data")
@@ -69,7 +71,7 @@ class SchoolYear(models.Model):
 
 
 class TownshipYear(models.Model):
-    township = models.ForeignKey("townships.Township", verbose_name=_("township"), on_delete=models.PROTECT, related_name="years")
+    township = models.ForeignKey("townships.Township", verbose_name=_("township"), on_delete=models.PROTECT, related_name="years", db_index=False)
     period = models.PositiveSmallIntegerField(_("school year"))
     # Target 七: local registered children by stage, and how many attend schools in the township.
     registered_preschool = models.PositiveIntegerField(_("registered pre-school children"), null=True, blank=True)

@@ -89,3 +89,62 @@ def test_provincial_staff_home(browser_page, live_server, world):
     assert "首批" in page.locator("table.grid").inner_text()
     page.screenshot(path=str(ARTIFACTS / "home-province.png"), full_page=True)
     assert page.console_errors == []
+
+
+def test_county_officer_uploads_previews_confirms_and_saves(browser_page, live_server, world, tmp_path):
+    from evaluation.imports.service import import_file
+    from evaluation.models import SchoolYear
+    from tests import import_files as f
+    from townships.jurisdiction import resolve_jurisdiction
+
+    officer = world.user("county_370881")
+    last_year = [["7370881001", "", 2023, 400, 50, 10, 0.9, "是", "良", 30], ["7370881002", "", 2023, 630, 44, 8, 0.88, "否", "优", 28]]
+    import_file(user=officer, jurisdiction=resolve_jurisdiction(officer), data=f.school_year_xlsx(rows=last_year), file_name="2023.xlsx", channel="test", dry_run=False)
+    page, base = browser_page, live_server.url
+    login(page, base, officer.username)
+    page.click("text=学校数据")
+    page.wait_for_selector("#upload-form")
+    with page.expect_download() as download:
+        page.click("text=下载填报模板")
+    assert download.value.suggested_filename == "school-data-template-2024.xlsx"
+
+    path = tmp_path / "曲阜2024.xlsx"
+    path.write_bytes(f.school_year_xlsx())  # students 400 → 820: implausible
+    page.set_input_files("input[name=file]", str(path))
+    page.click("text=上传并预览")
+    page.wait_for_selector("#counts")
+    assert "已预览，待确认" in page.locator("#run-status").inner_text()
+    assert page.locator("#flags tbody tr").count() == 1
+    assert "400" in page.locator("#flags").inner_text() and "820" in page.locator("#flags").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "upload-preview.png"), full_page=True)
+    assert SchoolYear.objects.filter(period=2024).count() == 0
+
+    page.fill("#flags input[type=text]", "两校合并，学生数增加")
+    page.click("#commit")
+    page.wait_for_selector(".status.committed")
+    assert "数据已保存" in page.locator(".messages").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "upload-committed.png"), full_page=True)
+    assert SchoolYear.objects.get(school__code="7370881001", period=2024).students == 820
+    assert page.console_errors == []
+
+
+def test_upload_page_shows_every_error_in_chinese(browser_page, live_server, world, tmp_path):
+    from tests import import_files as f
+
+    page, base = browser_page, live_server.url
+    login(page, base, "x_370881")
+    page.goto(f"{base}/data/")
+    rows = [list(r) for r in f.SY_ROWS]
+    rows[0][4] = "十二"
+    rows[1][0] = "7370883001"
+    path = tmp_path / "bad.xlsx"
+    path.write_bytes(f.school_year_xlsx(rows=rows))
+    page.set_input_files("input[name=file]", str(path))
+    page.click("text=上传并预览")
+    page.wait_for_selector("#errors")
+    text = page.locator("#errors").inner_text()
+    assert "第2行「专任教师数」：应为非负整数，实际为「十二」" in text
+    assert "第3行「学校标识码」：该学校不存在或不在您的辖区内，实际为「7370883001」" in text
+    assert page.locator("#commit").count() == 0
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(ARTIFACTS / "upload-errors-phone.png"), full_page=True)

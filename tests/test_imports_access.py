@@ -36,7 +36,7 @@ def test_page_upload_of_another_countys_rows_is_refused(client, officer):
     before = snapshot(*DOMAIN)
     response = client.post("/data/upload/", {"file": SimpleUploadedFile("x.xlsx", f.school_year_xlsx(rows=f.SY_ROWS + CROSS_COUNTY))}, follow=True)
     html = response.content.decode()
-    assert "第4行「学校标识码」：学校标识码不存在或不在您的辖区内，实际为「7370883001」" in html
+    assert "第4行「学校标识码」：该学校不存在或不在您的辖区内，实际为「7370883001」" in html
     run = ImportRun.objects.latest("id")
     assert run.status == ImportStatus.INVALID
     assert client.post(f"/data/imports/{run.pk}/commit/", follow=True).status_code == 200

@@ -437,12 +437,15 @@ def _diff_school_years(sheet: ParsedSheet, ctx: _Context) -> SheetOutcome:
         id_to_code = {v[0]: code for code, v in ctx.schools.items()}
         qs = ctx.jurisdiction.filter(SchoolYear.objects.filter(period__in=periods | {p - 1 for p in periods}), "township")
         current_keys = {k for k, _r in valid}
-        for row in qs.values("school_id", "period", *fields).iterator(chunk_size=5000):
-            code = id_to_code.get(row["school_id"])
-            if (code, row["period"]) in current_keys:
-                existing[(code, row["period"])] = row
-            if (code, row["period"] + 1) in current_keys:
-                previous[(code, row["period"] + 1)] = row
+        # Tuples, not dicts, from the database: this reads every stored row of the area.
+        for school_id, period, *values in qs.values_list("school_id", "period", *fields).iterator(chunk_size=5000):
+            code = id_to_code.get(school_id)
+            if (code, period) in current_keys or (code, period + 1) in current_keys:
+                row = dict(zip(fields, values))
+                if (code, period) in current_keys:
+                    existing[(code, period)] = row
+                if (code, period + 1) in current_keys:
+                    previous[(code, period + 1)] = row
     _diff_rows(
         sheet,
         outcome,

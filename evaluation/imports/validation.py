@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
@@ -88,19 +89,45 @@ def find_header(sheet: RawSheet) -> tuple[c.SheetSpec, int, dict[int, c.Column]]
     return spec, row_idx, matched
 
 
-def _column_cells(rows: list[list], index: int) -> list:
-    return [row[index] if index < len(row) else None for row in rows]
+def _fast_float(col: c.Column):
+    """The conversion of a plain float cell (what calamine gives for numbers) for number kinds,
+    or None when the kind has no fast path. Anything unusual falls through to the full parser."""
+    limit = col.max_value if col.max_value is not None else float("inf")
+    if col.kind in (c.INT, c.PERIOD):
+        low, high = (2015, 2099) if col.kind == c.PERIOD else (0, limit)
+        return lambda v: int(v) if low <= v <= high and v.is_integer() else None
+    if col.kind == c.DECIMAL:
+        return lambda v: Decimal(f"{v:.2f}") if 0 <= v <= limit else None
+    if col.kind == c.RATE:
+        return lambda v: Decimal(f"{v:.4f}") if 0 <= v <= 1 else None
+    return None
+
+
+# Exact strings of the choice kinds, as the template's drop-downs write them.
+FAST_WORDS = {
+    c.BOOL: {"是": True, "否": False},
+    c.GRADE: {"优": "excellent", "良": "good", "合格": "pass", "不合格": "fail"},
+    c.STAGE: {"幼儿园": "kindergarten", "小学": "primary", "初中": "junior", "九年一贯制": "nine_year"},
+}
+_MISS = object()
 
 
 def _parse_column(parsed: ParsedSheet, col: c.Column, cells: list, records: list[dict]) -> None:
     key, parser, required = col.key, PARSERS[col.kind], col.required
-    fast_int = col.kind == c.INT
-    limit = col.max_value if col.max_value is not None else float("inf")
+    fast = _fast_float(col)
+    words = FAST_WORDS.get(col.kind, {})
     for value, record in zip(cells, records):
-        # Fast path: calamine gives whole numbers as floats.
-        if fast_int and value.__class__ is float and 0 <= value <= limit and value.is_integer():
-            record[key] = int(value)
-            continue
+        cls = value.__class__
+        if cls is float and fast is not None:
+            converted = fast(value)
+            if converted is not None:
+                record[key] = converted
+                continue
+        elif cls is str and words:
+            hit = words.get(value, _MISS)
+            if hit is not _MISS:
+                record[key] = hit
+                continue
         if value is None or value == "" or (value.__class__ is str and not value.strip()):
             if required:
                 parsed.error(record["_row"], col, "", _("is required"))
@@ -135,11 +162,17 @@ def parse_sheet(sheet: RawSheet) -> ParsedSheet | None:
     parsed.present = [col for col in spec.columns if col.key in seen]
     body = sheet.rows[header_idx + 1 :]
     # Column-wise: one tight loop per column over its cells; a record per non-blank row.
-    columns = {col.key: _column_cells(body, seen[col.key]) for col in parsed.present}
+    width = max((len(r) for r in body), default=0)
+    if any(len(r) != width for r in body):
+        body = [r + [None] * (width - len(r)) for r in body]
+    transposed = list(zip(*body)) if body else []
+    columns = {col.key: (transposed[seen[col.key]] if seen[col.key] < width else [None] * len(body)) for col in parsed.present}
     keep = [i for i in range(len(body)) if not all(is_blank(columns[k][i]) for k in columns)]  # blank and phantom rows
     records = [{"_row": header_idx + 2 + i} for i in keep]
+    everything = len(keep) == len(body)
     for col in parsed.present:
-        _parse_column(parsed, col, [columns[col.key][i] for i in keep], records)
+        cells = columns[col.key]
+        _parse_column(parsed, col, cells if everything else [cells[i] for i in keep], records)
     for smaller, larger, message in c.ROW_CHECKS.get(spec.kind, ()):
         if smaller in columns and larger in columns:
             for record in records:
