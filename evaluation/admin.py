@@ -8,10 +8,23 @@ from django.utils.translation import gettext_lazy as _
 from import_export import resources
 from import_export.admin import ExportMixin
 
-from townships.admin_scoping import VIEW, CountyFilter, ScopedAdmin, actions
+from townships.admin_scoping import ALL, VIEW, CountyFilter, ScopedAdmin, ScopedAdminMixin, actions
 from townships.models import Role
 
-from .models import ConfirmedFlag, HelpRelation, ImportRun, SchoolYear, TownshipYear
+from .models import (
+    Assignment,
+    ConfirmedFlag,
+    Framework,
+    HelpRelation,
+    ImportRun,
+    InspectionForm,
+    ObservationPoint,
+    Round,
+    RoundTownship,
+    SchoolYear,
+    TownshipYear,
+)
+from .services.forms import open_form
 
 EVERY_LEVEL = {Role.PROVINCE_STAFF: actions(VIEW), Role.CITY_STAFF: actions(VIEW), Role.COUNTY_OFFICER: actions(VIEW)}
 
@@ -95,3 +108,111 @@ class ConfirmedFlagAdmin(ReadOnlyScopedAdmin):
     role_actions = {Role.PROVINCE_STAFF: actions(VIEW), Role.CITY_STAFF: actions(VIEW)}
     list_display = ["confirmed_at", "subject", "field", "previous", "value", "reason", "confirmed_by"]
     list_filter = ["period", CountyFilter]
+
+
+# --- Framework, rounds and assignments (provincial staff) ------------------------------------
+
+PROVINCE_ALL = {Role.PROVINCE_STAFF: ALL}
+
+
+class ProvinceOnlyAdmin(admin.ModelAdmin):
+    role_actions = PROVINCE_ALL
+    _role_allows = ScopedAdminMixin._role_allows
+
+    def has_module_permission(self, request):
+        return self._role_allows(request, VIEW)
+
+    def has_view_permission(self, request, obj=None):
+        return self._role_allows(request, VIEW)
+
+    def has_add_permission(self, request, *args):
+        return self._role_allows(request, "add")
+
+    def has_change_permission(self, request, obj=None):
+        return self._role_allows(request, "change")
+
+    def has_delete_permission(self, request, obj=None):
+        return self._role_allows(request, "delete")
+
+
+class PointInline(admin.TabularInline):
+    model = ObservationPoint
+    extra = 0
+    fields = ["code", "name", "stages", "source_kind", "column", "denominator", "aggregation", "rule", "threshold", "weight", "veto", "portal_default"]
+
+
+@admin.register(Framework)
+class FrameworkAdmin(ProvinceOnlyAdmin):
+    list_display = ["version", "name", "frozen", "created_at"]
+
+    def has_change_permission(self, request, obj=None):
+        # A framework used by a round is frozen: edits go into a new version.
+        return super().has_change_permission(request, obj) and not (obj and obj.frozen)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and not (obj and obj.frozen)
+
+
+@admin.register(ObservationPoint)
+class ObservationPointAdmin(ProvinceOnlyAdmin):
+    list_display = ["code", "name", "target", "source_kind", "column", "rule", "threshold", "weight", "veto", "portal_default"]
+    list_filter = ["target__framework", "source_kind", "rule", "portal_default"]
+    search_fields = ["code", "name"]
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and not (obj and obj.target.framework.frozen)
+
+
+class RoundTownshipInline(ScopedAdminMixin, admin.TabularInline):
+    model = RoundTownship
+    scope_field = "township"
+    role_actions = PROVINCE_ALL
+    autocomplete_fields = ["township"]
+    extra = 0
+
+
+class AssignmentInline(ScopedAdminMixin, admin.TabularInline):
+    model = Assignment
+    scope_field = "township"
+    role_actions = PROVINCE_ALL
+    autocomplete_fields = ["township"]
+    extra = 0
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "inspector":
+            from townships.models import User
+
+            kwargs["queryset"] = User.objects.filter(role=Role.INSPECTOR, is_active=True)
+            return admin.TabularInline.formfield_for_foreignkey(self, db_field, request, **kwargs)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(Round)
+class RoundAdmin(ProvinceOnlyAdmin):
+    list_display = ["name", "period", "framework", "due_on"]
+    inlines = [RoundTownshipInline, AssignmentInline]
+    exclude = ["created_by"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+        obj.framework.frozen = True
+        obj.framework.save(update_fields=["frozen"])
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        for township_code in form.instance.assignments.values_list("township_id", flat=True).distinct():
+            open_form(round=form.instance, township_code=township_code)
+
+
+@admin.register(InspectionForm)
+class InspectionFormAdmin(ScopedAdmin):
+    scope_field = "township"
+    role_actions = EVERY_LEVEL
+    list_display = ["round", "township", "status", "submitted_at"]
+    list_filter = ["round", "status", CountyFilter]
+    list_select_related = ["round", "township"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]

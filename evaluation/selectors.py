@@ -23,3 +23,38 @@ def confirmed_flags_for(jurisdiction: Jurisdiction) -> QuerySet[ConfirmedFlag]:
 
 def school_years_for(jurisdiction: Jurisdiction) -> QuerySet[SchoolYear]:
     return jurisdiction.filter(SchoolYear.objects.select_related("school", "township"), "township")
+
+
+def assigned_township_codes(user) -> list[str]:
+    """The jurisdiction provider for inspectors: the townships of their assignments."""
+    from townships.models import Role
+
+    from .models import Assignment
+
+    if getattr(user, "role", None) != Role.INSPECTOR:
+        return []
+    return list(Assignment.objects.filter(inspector=user).values_list("township_id", flat=True).distinct())
+
+
+def forms_for(*, user, jurisdiction: Jurisdiction):
+    """Forms of the user's area (staff) or of their assignments (inspectors: same thing, through
+    the jurisdiction provider)."""
+    from .models import InspectionForm
+
+    return jurisdiction.filter(
+        InspectionForm.objects.select_related("round", "township__parent", "submitted_by"), "township"
+    ).order_by("-round__period", "township_id")
+
+
+def assignments_for(jurisdiction: Jurisdiction):
+    from .models import Assignment
+
+    return jurisdiction.filter(Assignment.objects.select_related("round", "township", "inspector"), "township").order_by(
+        "round", "township_id", "-is_lead"
+    )
+
+
+def evidence_for(jurisdiction: Jurisdiction):
+    from .models import Evidence
+
+    return jurisdiction.filter(Evidence.objects.all(), "township")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_forms
 
 app_name = "evaluation"
 urlpatterns = [
@@ -14,4 +14,11 @@ urlpatterns = [
     path("imports/<int:pk>/status.json", views.run_status, name="run_status"),
     path("imports/<int:pk>/commit/", views.run_commit, name="run_commit"),
     path("imports/<int:pk>/file", views.run_file, name="run_file"),
+    path("inspect/", views_forms.form_list, name="forms"),
+    path("inspect/<int:pk>/", views_forms.form_detail, name="form"),
+    path("inspect/<int:pk>/save", views_forms.form_save, name="form_save"),
+    path("inspect/<int:pk>/submit", views_forms.form_submit, name="form_submit"),
+    path("inspect/<int:pk>/return", views_forms.form_return, name="form_return"),
+    path("inspect/<int:pk>/evidence/<int:judgment_id>", views_forms.evidence_upload, name="evidence_upload"),
+    path("evidence/<int:evidence_id>", views_forms.evidence_file, name="evidence"),
 ]

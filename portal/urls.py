@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from evaluation.api import ImportRunViewSet, SchoolYearViewSet
+from evaluation.api_forms import AssignmentViewSet, FormViewSet, FrameworkViewSet, RoundViewSet
 from townships.api import DivisionViewSet, SchoolViewSet
 
 from . import views
@@ -16,6 +17,10 @@ router.register("divisions", DivisionViewSet, basename="division")
 router.register("schools", SchoolViewSet, basename="school")
 router.register("imports", ImportRunViewSet, basename="import")
 router.register("school-years", SchoolYearViewSet, basename="school-year")
+router.register("frameworks", FrameworkViewSet, basename="framework")
+router.register("rounds", RoundViewSet, basename="round")
+router.register("assignments", AssignmentViewSet, basename="assignment")
+router.register("forms", FormViewSet, basename="form")
 
 urlpatterns = [
     path("", views.home, name="home"),

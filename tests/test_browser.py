@@ -148,3 +148,44 @@ def test_upload_page_shows_every_error_in_chinese(browser_page, live_server, wor
     assert page.locator("#commit").count() == 0
     page.set_viewport_size({"width": 390, "height": 844})
     page.screenshot(path=str(ARTIFACTS / "upload-errors-phone.png"), full_page=True)
+
+
+def test_inspector_fills_a_form_on_a_phone_attaches_a_photo_and_submits(browser_page, live_server, world, tmp_path):
+    from evaluation.models import Evidence, FormStatus, InspectionForm
+    from evaluation.services.forms import assign_team, create_round
+    from evaluation.services.framework import load_framework
+    from tests.factories import UserFactory
+    from townships.models import Role
+
+    framework = load_framework()
+    rnd = create_round(name="2024年度评估", period=2024, framework=framework, township_codes=["370881109"], created_by=world.user("province"))
+    lead = UserFactory(username="insp_lead", role=Role.INSPECTOR, unit_id="37")
+    form = assign_team(round=rnd, township_code="370881109", inspectors=[lead], lead=lead)
+
+    page, base = browser_page, live_server.url
+    page.set_viewport_size({"width": 390, "height": 844})
+    photo = tmp_path / "课堂照片.png"
+    photo.write_bytes(page.screenshot())  # a real PNG, as a phone camera would give a JPEG
+    login(page, base, "insp_lead")
+    page.get_by_role("link", name="督导评估", exact=True).click()
+    page.click("#forms tbody a")
+    page.wait_for_selector("#judgments")
+    codes = [j.point.code for j in form.judgments.select_related("point")]
+    for code in codes:
+        page.check(f"input[name='level-{code}'][value='attained']")
+    page.fill("textarea[name='comment-2.7']", "课堂教学改革有特色，学生参与度高")
+    page.wait_for_selector("#autosave:has-text('已自动保存')")
+    page.set_input_files("#point-2\\.7 input[type=file]", str(photo))
+    page.click("#point-2\\.7 button.secondary")
+    page.wait_for_selector("text=佐证材料已上传")
+    assert "课堂照片.png" in page.locator("#point-2\\.7 .evidence").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "inspector-form-phone.png"), full_page=False)
+    page.click("#submit-form")
+    page.wait_for_selector("#form-status.submitted")
+    page.screenshot(path=str(ARTIFACTS / "inspector-form-submitted-phone.png"), full_page=False)
+    form.refresh_from_db()
+    assert form.status == FormStatus.SUBMITTED
+    assert form.judgments.get(point__code="2.7").comment == "课堂教学改革有特色，学生参与度高"
+    assert Evidence.objects.get().file_name == "课堂照片.png"
+    assert not InspectionForm.objects.exclude(pk=form.pk).exists()
+    assert page.console_errors == []

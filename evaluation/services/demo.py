@@ -130,3 +130,23 @@ def load_demo_facts(*, province_prefix: str = "37", periods=DEMO_PERIODS) -> dic
     ]
     HelpRelation.objects.bulk_create(helps, batch_size=2000, ignore_conflicts=True)
     return {"school_years": len(rows), "township_years": len(town_rows), "help_relations": len(helps)}
+
+
+@transaction.atomic
+def load_demo_round() -> "Round":
+    """The framework, a demo 2024 round over the first batch, and two inspection teams."""
+    from evaluation.models import Round
+    from evaluation.services.forms import assign_team, create_round
+    from evaluation.services.framework import load_framework
+    from townships.models import PilotTownship, User
+
+    framework = load_framework()
+    admin = User.objects.filter(is_superuser=True).order_by("id").first()
+    rnd = Round.objects.filter(name="2024年度评估（演示）").first()
+    if rnd is None:
+        codes = list(PilotTownship.objects.filter(batch__year=2021).values_list("township_id", flat=True))
+        rnd = create_round(name="2024年度评估（演示）", period=2024, framework=framework, township_codes=codes, created_by=admin)
+    lead, member = User.objects.get(username="ducha"), User.objects.get(username="ducha2")
+    for code in ("370881109", "370883114"):  # 曲阜市息陬镇, 邹城市郭里镇
+        assign_team(round=rnd, township_code=code, inspectors=[lead, member], lead=lead)
+    return rnd

@@ -184,7 +184,8 @@ DEMO_LOGINS = [
     DemoLogin("qufu", Role.COUNTY_OFFICER, "370881", "曲阜市教育局 县级管理员"),
     DemoLogin("zoucheng", Role.COUNTY_OFFICER, "370883", "邹城市教育局 县级管理员"),
     DemoLogin("jiaozhou", Role.COUNTY_OFFICER, "370281", "胶州市教育局 县级管理员"),
-    DemoLogin("ducha", Role.INSPECTOR, "37", "省级督导评估专家"),
+    DemoLogin("ducha", Role.INSPECTOR, "37", "省级督导评估专家（组长）"),
+    DemoLogin("ducha2", Role.INSPECTOR, "37", "省级督导评估专家（组员）"),
 ]
 
 

@@ -1,0 +1,160 @@
+"""API for the framework (read), rounds, assignments, forms (draft, submit, return) and evidence —
+for a future mobile client; scoped by the same jurisdiction rule (inspectors: their assignments)."""
+from django.shortcuts import get_object_or_404
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from evaluation.models import Assignment, Framework, InspectionForm, Judgment, ObservationPoint, Round, RoundTownship, Target
+from evaluation.selectors import assignments_for, forms_for
+from evaluation.services.forms import FormRefused, add_evidence, return_form, save_draft, submit_form
+from townships.jurisdiction import jurisdiction_for
+
+
+class PointSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ObservationPoint
+        exclude = ["id", "target", "order"]
+
+
+class TargetSerializer(serializers.ModelSerializer):
+    points = PointSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Target
+        fields = ["number", "name", "name_en", "source_quote", "points"]
+
+
+class FrameworkSerializer(serializers.ModelSerializer):
+    targets = TargetSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Framework
+        fields = ["id", "version", "name", "source_document", "frozen", "targets"]
+
+
+class FrameworkViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = FrameworkSerializer
+    queryset = Framework.objects.prefetch_related("targets__points")
+
+
+class RoundSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Round
+        fields = ["id", "name", "period", "framework", "opens_on", "due_on"]
+
+
+class RoundViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = RoundSerializer
+
+    def get_queryset(self):
+        # Rounds that touch the user's area (or assignments).
+        jurisdiction = jurisdiction_for(self.request)
+        touched = jurisdiction.filter(RoundTownship.objects.all(), "township").values("round_id")
+        return Round.objects.filter(pk__in=touched).order_by("-period", "name")
+
+
+class AssignmentSerializer(serializers.ModelSerializer):
+    inspector = serializers.CharField(source="inspector.username")
+
+    class Meta:
+        model = Assignment
+        fields = ["id", "round", "township", "inspector", "is_lead"]
+
+
+class AssignmentViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = AssignmentSerializer
+
+    def get_queryset(self):
+        return assignments_for(jurisdiction_for(self.request))
+
+
+class JudgmentSerializer(serializers.ModelSerializer):
+    point = serializers.CharField(source="point.code")
+    evidence = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Judgment
+        fields = ["id", "point", "level", "comment", "evidence"]
+
+    def get_evidence(self, obj):
+        return [{"id": e.pk, "file_name": e.file_name, "content_type": e.content_type, "size": e.size} for e in obj.evidence.all()]
+
+
+class FormSerializer(serializers.ModelSerializer):
+    judgments = JudgmentSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = InspectionForm
+        fields = ["id", "round", "township", "status", "version", "submitted_at", "judgments"]
+
+
+class SaveSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    answers = serializers.DictField(child=serializers.DictField(child=serializers.CharField(allow_blank=True)))
+
+
+class SubmitSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+
+
+class ReturnSerializer(serializers.Serializer):
+    reason = serializers.CharField()
+
+
+class EvidenceSerializer(serializers.Serializer):
+    judgment = serializers.IntegerField()
+    file = serializers.FileField()
+
+
+class FormViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = FormSerializer
+    parser_classes = [JSONParser, MultiPartParser]
+
+    def get_queryset(self):
+        return forms_for(user=self.request.user, jurisdiction=jurisdiction_for(self.request)).prefetch_related(
+            "judgments__point", "judgments__evidence"
+        )
+
+    def _do(self, fn, **kwargs):
+        try:
+            form = fn(**kwargs)
+        except FormRefused as e:
+            return Response({"detail": e.message}, status=status.HTTP_409_CONFLICT)
+        return Response(FormSerializer(self.get_queryset().get(pk=form.pk)).data)
+
+    @action(detail=True, methods=["post"], serializer_class=SaveSerializer)
+    def save(self, request, pk=None):
+        """Save a draft made from `version`; a stale version is refused (409) saying what changed."""
+        form = self.get_object()
+        data = SaveSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._do(save_draft, form=form, user=request.user, version=data.validated_data["version"], answers=data.validated_data["answers"])
+
+    @action(detail=True, methods=["post"], serializer_class=SubmitSerializer)
+    def submit(self, request, pk=None):
+        form = self.get_object()
+        data = SubmitSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._do(submit_form, form=form, user=request.user, version=data.validated_data["version"])
+
+    @action(detail=True, methods=["post"], serializer_class=ReturnSerializer, url_path="return")
+    def return_(self, request, pk=None):
+        form = self.get_object()
+        data = ReturnSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._do(return_form, form=form, user=request.user, reason=data.validated_data["reason"])
+
+    @action(detail=True, methods=["post"], serializer_class=EvidenceSerializer, parser_classes=[MultiPartParser])
+    def evidence(self, request, pk=None):
+        form = self.get_object()
+        data = EvidenceSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        judgment = get_object_or_404(form.judgments, pk=data.validated_data["judgment"])
+        upload = data.validated_data["file"]
+        try:
+            add_evidence(judgment=judgment, user=request.user, data=upload.read(), file_name=upload.name)
+        except FormRefused as e:
+            return Response({"detail": e.message}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(FormSerializer(self.get_queryset().get(pk=form.pk)).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,218 @@
+"""Rounds, assignments and the inspectors' team form: draft, autosave, submit, return."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from evaluation.models import (
+    Assignment,
+    Evidence,
+    FormChange,
+    FormEvent,
+    FormStatus,
+    InspectionForm,
+    Judgment,
+    JudgmentLevel,
+    ObservationPoint,
+    Round,
+    RoundTownship,
+    SourceKind,
+)
+from townships.models import Role
+
+
+class FormRefused(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@transaction.atomic
+def create_round(*, name: str, period: int, framework, township_codes: list[str], created_by, due_on=None) -> Round:
+    """A round for one school year over the given townships; its framework is frozen from now on."""
+    if created_by.role != Role.PROVINCE_STAFF and not created_by.is_superuser:
+        raise FormRefused(_("Only provincial staff can create evaluation rounds."))
+    framework.frozen = True
+    framework.save(update_fields=["frozen"])
+    rnd = Round.objects.create(name=name, period=period, framework=framework, created_by=created_by, due_on=due_on)
+    RoundTownship.objects.bulk_create([RoundTownship(round=rnd, township_id=code) for code in township_codes])
+    return rnd
+
+
+@transaction.atomic
+def assign_team(*, round: Round, township_code: str, inspectors: list, lead) -> InspectionForm:
+    """Assign a team (with its lead) to a township of the round and open its form."""
+    if not round.townships.filter(township_id=township_code).exists():
+        raise FormRefused(_("The township is not covered by this round."))
+    for user in inspectors:
+        if user.role != Role.INSPECTOR:
+            raise FormRefused(_("Only inspectors can be assigned."))
+        Assignment.objects.update_or_create(
+            round=round, township_id=township_code, inspector=user, defaults={"is_lead": user.pk == lead.pk}
+        )
+    return open_form(round=round, township_code=township_code)
+
+
+def open_form(*, round: Round, township_code: str) -> InspectionForm:
+    form, created = InspectionForm.objects.get_or_create(round=round, township_id=township_code)
+    if created:
+        points = ObservationPoint.objects.filter(target__framework=round.framework, source_kind=SourceKind.JUDGMENT)
+        Judgment.objects.bulk_create([Judgment(form=form, point=p) for p in points])
+    return form
+
+
+def _assignment(form: InspectionForm, user) -> Assignment | None:
+    return Assignment.objects.filter(round_id=form.round_id, township_id=form.township_id, inspector=user).first()
+
+
+@transaction.atomic
+def save_draft(*, form: InspectionForm, user, version: int, answers: dict[str, dict]) -> InspectionForm:
+    """Save judgments {point code: {"level": …, "comment": …}} made from form `version`.
+
+    A save from an older version is refused, saying what changed meanwhile, so two tabs or a
+    double click never overwrite each other's work.
+    """
+    form = InspectionForm.objects.select_for_update().get(pk=form.pk)
+    if _assignment(form, user) is None:
+        raise FormRefused(_("You are not assigned to this township."))
+    if form.status == FormStatus.SUBMITTED:
+        raise FormRefused(_("The form has been submitted and is locked."))
+    if version != form.version:
+        changes = FormChange.objects.filter(form=form, version__gt=version).select_related("point", "user")
+        described = "；".join(f"{c.point.code} {c.user.get_username()}" for c in changes[:10])
+        raise FormRefused(
+            _("The form was changed by someone else since you opened it (%(changes)s). Reload it and make your change again.")
+            % {"changes": described or _("saved again")}
+        )
+    judgments = {j.point.code: j for j in form.judgments.select_related("point")}
+    new_version = form.version + 1
+    log = []
+    for code, answer in answers.items():
+        judgment = judgments.get(code)
+        if judgment is None:
+            raise FormRefused(_("Unknown observation point %(code)s.") % {"code": code})
+        level = (answer.get("level") or "").strip()
+        if level and level not in JudgmentLevel.values:
+            raise FormRefused(_("Unknown level for %(code)s.") % {"code": code})
+        comment = (answer.get("comment") or "").strip()[:5000]
+        for field, value in (("level", level), ("comment", comment)):
+            old = getattr(judgment, field)
+            if field in answer and old != value:
+                log.append(FormChange(form=form, point=judgment.point, field=field, old=old, new=value, version=new_version, user=user))
+                setattr(judgment, field, value)
+    if log:
+        Judgment.objects.bulk_update(judgments.values(), ["level", "comment"])
+        FormChange.objects.bulk_create(log)
+        InspectionForm.objects.filter(pk=form.pk).update(version=F("version") + 1, updated_at=timezone.now())
+        form.refresh_from_db()
+    return form
+
+
+@transaction.atomic
+def submit_form(*, form: InspectionForm, user, version: int) -> InspectionForm:
+    form = InspectionForm.objects.select_for_update().get(pk=form.pk)
+    assignment = _assignment(form, user)
+    if assignment is None:
+        raise FormRefused(_("You are not assigned to this township."))
+    if not assignment.is_lead:
+        raise FormRefused(_("Only the team lead can submit the team's form."))
+    if form.status == FormStatus.SUBMITTED:
+        raise FormRefused(_("The form has already been submitted."))
+    if version != form.version:
+        raise FormRefused(_("The form was changed since you opened it. Reload it before submitting."))
+    missing = [j.point for j in form.judgments.select_related("point").order_by("point__target__number", "point__order") if not j.level]
+    if missing:
+        raise FormRefused(
+            _("Give a level for every point before submitting. Missing: %(points)s") % {"points": "、".join(f"{p.code} {p.name}" for p in missing)}
+        )
+    form.status = FormStatus.SUBMITTED
+    form.submitted_at = timezone.now()
+    form.submitted_by = user
+    form.version += 1
+    form.save()
+    FormEvent.objects.create(form=form, action="submit", user=user)
+    return form
+
+
+@transaction.atomic
+def return_form(*, form: InspectionForm, user, reason: str) -> InspectionForm:
+    form = InspectionForm.objects.select_for_update().get(pk=form.pk)
+    if not (user.is_superuser or user.role == Role.PROVINCE_STAFF):
+        raise FormRefused(_("Only provincial staff can return a submitted form."))
+    if form.status != FormStatus.SUBMITTED:
+        raise FormRefused(_("Only a submitted form can be returned."))
+    if not reason.strip():
+        raise FormRefused(_("Give the reason for returning the form."))
+    form.status = FormStatus.RETURNED
+    form.version += 1
+    form.save()
+    FormEvent.objects.create(form=form, action="return", reason=reason.strip(), user=user)
+    return form
+
+
+# Evidence: type decided by content; stored privately under a generated name.
+EVIDENCE_TYPES = {
+    b"\xff\xd8\xff": ("image/jpeg", ".jpg"),
+    b"\x89PNG\r\n\x1a\n": ("image/png", ".png"),
+    b"%PDF-": ("application/pdf", ".pdf"),
+}
+OFFICE_PARTS = {"word/": (".docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+                "xl/": (".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+                "ppt/": (".pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation")}
+
+
+def sniff_evidence(data: bytes) -> tuple[str, str] | None:
+    for magic, kind in EVIDENCE_TYPES.items():
+        if data.startswith(magic):
+            return kind
+    if data.startswith(b"PK\x03\x04"):
+        import io
+        import zipfile
+
+        try:
+            names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+        except zipfile.BadZipFile:
+            return None
+        if "[Content_Types].xml" in names:
+            for prefix, (ext, ctype) in OFFICE_PARTS.items():
+                if any(n.startswith(prefix) for n in names):
+                    return ctype, ext
+    return None
+
+
+@transaction.atomic
+def add_evidence(*, judgment: Judgment, user, data: bytes, file_name: str) -> Evidence:
+    form = judgment.form
+    if _assignment(form, user) is None:
+        raise FormRefused(_("You are not assigned to this township."))
+    if form.status == FormStatus.SUBMITTED:
+        raise FormRefused(_("The form has been submitted and is locked."))
+    limit = getattr(settings, "EVIDENCE_MAX_BYTES", 10 * 1024 * 1024)
+    if len(data) > limit:
+        raise FormRefused(_("The file is larger than %(mb)d MB.") % {"mb": limit // (1024 * 1024)})
+    kind = sniff_evidence(data)
+    if kind is None:
+        raise FormRefused(_("Evidence must be a photo (JPEG, PNG), a PDF or an Office document (Word, Excel, PowerPoint)."))
+    content_type, ext = kind
+    digest = hashlib.sha256(data).hexdigest()
+    relative = f"evidence/{digest[:2]}/{digest}{ext}"
+    path = Path(settings.PRIVATE_MEDIA_ROOT) / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_bytes(data)
+    return Evidence.objects.create(
+        judgment=judgment,
+        township_id=form.township_id,
+        file_name=Path(file_name).name[:255],
+        content_type=content_type,
+        size=len(data),
+        sha256=digest,
+        stored_as=relative,
+        uploaded_by=user,
+    )
