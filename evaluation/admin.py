@@ -1,5 +1,6 @@
 """Admin for the stored facts and the upload history: read-only here (facts change only through
 the validated upload), scoped by the same jurisdiction rule, exportable with formulas escaped."""
+from django import forms
 from django.contrib import admin, messages
 from django.shortcuts import redirect
 from django.urls import path, reverse
@@ -9,7 +10,7 @@ from import_export import resources
 from import_export.admin import ExportMixin
 
 from townships.admin_scoping import ALL, VIEW, CountyFilter, ScopedAdmin, ScopedAdminMixin, actions
-from townships.models import Role
+from townships.models import City, PilotBatch, Role
 
 from .models import (
     Assignment,
@@ -24,7 +25,7 @@ from .models import (
     SchoolYear,
     TownshipYear,
 )
-from .services.forms import open_form
+from .services.forms import open_form, round_township_codes
 
 EVERY_LEVEL = {Role.PROVINCE_STAFF: actions(VIEW), Role.CITY_STAFF: actions(VIEW), Role.COUNTY_OFFICER: actions(VIEW)}
 
@@ -187,11 +188,28 @@ class AssignmentInline(ScopedAdminMixin, admin.TabularInline):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+class RoundForm(forms.ModelForm):
+    """Besides townships added one by one: all pilots of some batches, every 乡镇 of some cities,
+    optionally a deterministic sample."""
+
+    batches = forms.ModelMultipleChoiceField(label=_("pilots of these batches"), queryset=PilotBatch.objects.all(), required=False)
+    cities = forms.ModelMultipleChoiceField(label=_("every township of these cities"), queryset=City.objects.filter(code__startswith="37"), required=False)
+    sample = forms.IntegerField(label=_("sample of (number of townships)"), min_value=1, required=False)
+
+    class Meta:
+        model = Round
+        exclude = ["created_by"]
+
+
 @admin.register(Round)
 class RoundAdmin(ProvinceOnlyAdmin):
-    list_display = ["name", "period", "framework", "due_on"]
+    form = RoundForm
+    list_display = ["name", "period", "framework", "due_on", "township_count"]
     inlines = [RoundTownshipInline, AssignmentInline]
-    exclude = ["created_by"]
+
+    @admin.display(description=_("townships"))
+    def township_count(self, obj):
+        return obj.townships.count()
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -202,8 +220,17 @@ class RoundAdmin(ProvinceOnlyAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        for township_code in form.instance.assignments.values_list("township_id", flat=True).distinct():
-            open_form(round=form.instance, township_code=township_code)
+        rnd = form.instance
+        picked = round_township_codes(
+            batch_ids=[b.pk for b in form.cleaned_data.get("batches") or []],
+            city_codes=[c.code for c in form.cleaned_data.get("cities") or []],
+            sample=form.cleaned_data.get("sample"),
+            seed=rnd.name,
+        )
+        existing = set(rnd.townships.values_list("township_id", flat=True))
+        RoundTownship.objects.bulk_create([RoundTownship(round=rnd, township_id=c) for c in picked if c not in existing])
+        for township_code in rnd.assignments.values_list("township_id", flat=True).distinct():
+            open_form(round=rnd, township_code=township_code)
 
 
 @admin.register(InspectionForm)

@@ -182,3 +182,55 @@ def _township_point(point, town: dict, period: int) -> PointResult:
         if valid < getattr(settings, "SURVEY_MIN_VALID", 100):
             return PointResult(point, stage, now, point.threshold, INSUFFICIENT, "too few valid surveys")
     return PointResult(point, stage, now, point.threshold, ATTAINED if _passes(point, now) else NOT_ATTAINED)
+
+
+BASIC = "basic"
+
+
+@dataclass
+class TargetResult:
+    target_number: int
+    verdict: str  # attained / basic / not_attained / insufficient
+    score: Decimal | None  # 0–100, for ranking and progress only
+    vetoed: bool = False
+
+
+def judge_targets(*, targets, results: list[PointResult], judgments: dict[str, str]) -> list[TargetResult]:
+    """Targets from point verdicts and inspectors' levels (point code → level of the submitted form).
+
+    A target is attained when every applicable point is attained. 基本达成 (basic) is shown but does
+    not count as attained. A failed veto point fails its target (and bars "all seven"). Weights
+    give a 0–100 score over the points with a verdict; the score never decides the verdict.
+    """
+    by_target: dict[int, list[tuple]] = {}
+    for r in results:
+        by_target.setdefault(r.point.target.number, []).append((r.point, r.verdict))
+    for target in targets:
+        for point in target.points.all():
+            if point.source_kind == SourceKind.JUDGMENT:
+                level = judgments.get(point.code) or ""
+                verdict = {"attained": ATTAINED, "basic": BASIC, "not_attained": NOT_ATTAINED}.get(level, INSUFFICIENT)
+                by_target.setdefault(target.number, []).append((point, verdict))
+    out = []
+    for target in targets:
+        entries = by_target.get(target.number, [])
+        verdicts = [v for _p, v in entries]
+        vetoed = any(p.veto and v == NOT_ATTAINED for p, v in entries)
+        if vetoed or NOT_ATTAINED in verdicts:
+            verdict = NOT_ATTAINED
+        elif not entries or INSUFFICIENT in verdicts:
+            verdict = INSUFFICIENT
+        elif BASIC in verdicts:
+            verdict = BASIC
+        else:
+            verdict = ATTAINED
+        credit = {ATTAINED: Decimal(1), BASIC: Decimal("0.5"), NOT_ATTAINED: Decimal(0)}
+        weighed = [(p.weight, credit[v]) for p, v in entries if v in credit and p.weight]
+        total = sum(w for w, _c in weighed)
+        score = (sum(w * c for w, c in weighed) / total * 100).quantize(Decimal("0.1")) if total else None
+        out.append(TargetResult(target.number, verdict, score, vetoed))
+    return out
+
+
+def all_seven(targets: list[TargetResult]) -> bool:
+    return len(targets) == 7 and all(t.verdict == ATTAINED for t in targets) and not any(t.vetoed for t in targets)

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from evaluation.models import Assignment, FormEvent, FormStatus, JudgmentLevel, TownshipYear
-from evaluation.rules import evaluate_township
+from evaluation.rules import evaluate_township, judge_targets
 from evaluation.selectors import assignments_for, evidence_for, forms_for
 from evaluation.services.forms import FormRefused, add_evidence, return_form, save_draft, submit_form
 from townships.jurisdiction import jurisdiction_for
@@ -41,9 +41,11 @@ def form_detail(request, pk):
     assignment = Assignment.objects.filter(round_id=form.round_id, township_id=form.township_id, inspector=request.user).first()
     points = [p for t in form.round.framework.targets.prefetch_related("points") for p in t.points.all()]
     computed = evaluate_township(points=points, township_code=form.township_id, period=form.round.period)
+    targets = list(form.round.framework.targets.prefetch_related("points"))
+    verdicts = judge_targets(targets=targets, results=computed, judgments={j.point.code: j.level for j in judgments})
     # One section per target: the computed values beside the judgments the inspectors give.
     sections = []
-    for target in form.round.framework.targets.all():
+    for target in targets:
         sections.append(
             (target, [r for r in computed if r.point.target_id == target.pk], [j for j in judgments if j.point.target_id == target.pk])
         )
@@ -54,6 +56,7 @@ def form_detail(request, pk):
         {
             "form": form,
             "sections": sections,
+            "verdicts": {v.target_number: v for v in verdicts},
             "levels": JudgmentLevel.choices,
             "editable": editable,
             "is_lead": bool(assignment and assignment.is_lead),

@@ -188,3 +188,34 @@ def test_page_save_submit_and_autosave_json(client, team):
     response = client.post(f"/data/inspect/{form.pk}/save", {"version": form.version, "then": "submit"}, follow=True)
     form.refresh_from_db()
     assert form.status == FormStatus.SUBMITTED and "已提交" in response.content.decode()
+
+
+def test_round_covers_batches_cities_or_a_stable_sample(world):
+    from evaluation.services.forms import round_township_codes
+    from townships.models import PilotBatch
+
+    first = PilotBatch.objects.get(year=2021)
+    assert len(round_township_codes(batch_ids=[first.pk])) == 65
+    jining = round_township_codes(city_codes=["3708"])
+    assert jining and all(c.startswith("3708") and int(c[-3:]) >= 100 for c in jining)
+    sample = round_township_codes(city_codes=["3708"], sample=10, seed="2024")
+    assert len(sample) == 10 and set(sample) <= set(jining)
+    assert sample == round_township_codes(city_codes=["3708"], sample=10, seed="2024")
+
+
+def test_provincial_staff_create_a_round_in_the_admin(client, world):
+    from evaluation.models import Round
+    from townships.models import PilotBatch
+
+    framework = load_framework()
+    client.force_login(world.user("province"))
+    data = {
+        "name": "2023年中期指导", "period": 2023, "framework": framework.pk, "batches": [PilotBatch.objects.get(year=2021).pk], "sample": 5,
+        "townships-TOTAL_FORMS": 0, "townships-INITIAL_FORMS": 0, "assignments-TOTAL_FORMS": 0, "assignments-INITIAL_FORMS": 0,
+    }
+    response = client.post("/admin/evaluation/round/add/", data)
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else response
+    rnd = Round.objects.get(name="2023年中期指导")
+    assert rnd.townships.count() == 5 and rnd.created_by == world.user("province")
+    framework.refresh_from_db()
+    assert framework.frozen

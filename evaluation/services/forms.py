@@ -216,3 +216,19 @@ def add_evidence(*, judgment: Judgment, user, data: bytes, file_name: str) -> Ev
         stored_as=relative,
         uploaded_by=user,
     )
+
+
+def round_township_codes(*, batch_ids=(), city_codes=(), sample: int | None = None, seed: str = "") -> list[str]:
+    """The 乡镇 a round covers: the pilots of some batches and/or every 乡/镇 of some cities,
+    optionally a deterministic sample of them (the same seed gives the same sample)."""
+    import hashlib
+
+    from townships.models import PROGRAMME_KINDS, Division, Level, PilotTownship
+
+    codes: set[str] = set()
+    if batch_ids:
+        codes |= set(PilotTownship.objects.filter(batch_id__in=batch_ids).values_list("township_id", flat=True))
+    for city in city_codes:
+        codes |= set(Division.objects.filter(level=Level.TOWNSHIP, kind__in=PROGRAMME_KINDS, code__startswith=city).values_list("code", flat=True))
+    ordered = sorted(codes, key=lambda c: hashlib.sha256(f"{seed}|{c}".encode()).hexdigest())
+    return sorted(ordered[:sample] if sample else ordered)
