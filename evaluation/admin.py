@@ -20,6 +20,7 @@ from .models import (
     ImportRun,
     InspectionForm,
     ObservationPoint,
+    RollupJob,
     Round,
     RoundTownship,
     SchoolYear,
@@ -243,3 +244,15 @@ class InspectionFormAdmin(ScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]
+
+
+@admin.register(RollupJob)
+class RollupJobAdmin(ProvinceOnlyAdmin):
+    list_display = ["id", "kind", "period", "prefix", "status", "units_done", "units_total", "started_at", "finished_at"]
+    list_filter = ["kind", "status"]
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

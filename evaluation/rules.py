@@ -195,8 +195,11 @@ class TargetResult:
     vetoed: bool = False
 
 
-def judge_targets(*, targets, results: list[PointResult], judgments: dict[str, str]) -> list[TargetResult]:
+def judge_targets(*, targets, results: list[PointResult], judgments: dict[str, str] | None) -> list[TargetResult]:
     """Targets from point verdicts and inspectors' levels (point code → level of the submitted form).
+
+    judgments=None is the data-only view outside any evaluation round: judgment points do not
+    apply (a round's view counts them, and a missing level is insufficient data).
 
     A target is attained when every applicable point is attained. 基本达成 (basic) is shown but does
     not count as attained. A failed veto point fails its target (and bars "all seven"). Weights
@@ -207,7 +210,7 @@ def judge_targets(*, targets, results: list[PointResult], judgments: dict[str, s
         by_target.setdefault(r.point.target.number, []).append((r.point, r.verdict))
     for target in targets:
         for point in target.points.all():
-            if point.source_kind == SourceKind.JUDGMENT:
+            if point.source_kind == SourceKind.JUDGMENT and judgments is not None:
                 level = judgments.get(point.code) or ""
                 verdict = {"attained": ATTAINED, "basic": BASIC, "not_attained": NOT_ATTAINED}.get(level, INSUFFICIENT)
                 by_target.setdefault(target.number, []).append((point, verdict))

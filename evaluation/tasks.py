@@ -27,3 +27,27 @@ def commit_import_task(run_id: int, user_id: int, confirmations: dict) -> str:
     except ImportRefused:
         pass  # the run records why (status and message) for the page to show
     return ImportRun.objects.get(pk=run_id).status
+
+
+@shared_task(acks_late=True, time_limit=600, soft_time_limit=540)
+def rollup_county_task(period: int, county_code: str, job_id: int | None = None) -> str:
+    """Recompute one county for one period, then its city's and the province's counts — a short,
+    idempotent unit of work; a job counts it once even if it is delivered twice."""
+    from evaluation.services.rollup_jobs import run_county_unit
+
+    return run_county_unit(period=period, county=county_code, job_id=job_id)
+
+
+@shared_task(acks_late=True)
+def nightly_rollup_task() -> str:
+    from evaluation.services.rollup_jobs import start_nightly
+
+    job = start_nightly()
+    return f"job {job.pk}" if job else "skipped: another run holds the lock"
+
+
+def queue_rollup(*, periods, township_codes) -> None:
+    """After a commit: recompute the counties of the affected 乡镇 (one task each)."""
+    for period in sorted(set(periods)):
+        for county in sorted({code[:6] for code in township_codes}):
+            rollup_county_task.delay(period, county)

@@ -18,6 +18,7 @@ SCALES = ("city", "shandong", "national")
 BENCH_GROUPS = {
     "divisions": "townships.bench:division_figures",
     "import": "evaluation.bench:import_figures",
+    "rollup": "evaluation.bench_rollup:rollup_figures",
 }
 
 

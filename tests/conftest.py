@@ -76,9 +76,9 @@ def all_schools_snapshot():
 
 
 @pytest.fixture
-def celery_worker(transactional_db):
-    """A real Celery worker on Redis against the test database when REDIS_URL is set;
-    on the embedded default tasks run eagerly in-process and this yields None."""
+def worker_factory(transactional_db):
+    """Start real Celery workers on Redis against the test database (REDIS_URL set, PostgreSQL);
+    returns None on the embedded default, where tasks run eagerly in-process."""
     import os
     import subprocess
     import sys
@@ -88,6 +88,7 @@ def celery_worker(transactional_db):
 
     from portal.celery import app
 
+    procs = []
     if settings.CELERY_TASK_ALWAYS_EAGER:
         yield None
         return
@@ -96,25 +97,38 @@ def celery_worker(transactional_db):
         pytest.skip("a real worker needs a database shared between processes")
     url = f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
     app.control.purge()
-    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "portal.settings.test"}
-    hostname = f"test-{os.getpid()}@%h"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool=solo", "-n", hostname, "--loglevel=WARNING"],
-        cwd=settings.BASE_DIR,
-        env=env,
-    )
-    try:
+
+    def start(name="w1", **env):
+        full_env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "portal.settings.test", **env}
+        hostname = f"{name}-{os.getpid()}@%h"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool=solo", "-n", hostname, "--loglevel=WARNING"],
+            cwd=settings.BASE_DIR,
+            env=full_env,
+        )
+        procs.append(proc)
         deadline = time.monotonic() + 60
-        while not app.control.ping(timeout=0.5):
+        while not any(name in key for reply in (app.control.ping(timeout=0.5) or []) for key in reply):
             assert proc.poll() is None, "the Celery worker exited"
             assert time.monotonic() < deadline, "the Celery worker did not answer within 60 s"
-        yield proc
+        return proc
+
+    try:
+        yield start
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        for proc in procs:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+        connection.close()
+
+
+@pytest.fixture
+def celery_worker(worker_factory):
+    yield worker_factory() if worker_factory else None
 
 
 @pytest.fixture(autouse=True)

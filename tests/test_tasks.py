@@ -53,3 +53,91 @@ def test_a_large_upload_is_checked_and_committed_by_the_worker(celery_worker, cl
     client.post(f"/data/imports/{run.pk}/commit/")
     wait_for("committed")
     assert set(SchoolYear.objects.values_list("school__code", flat=True)) == {"7370881001", "7370881002"}
+
+
+def _results():
+    from evaluation.models import AreaResult, PointResult, TargetResult, TownshipResult
+
+    return {
+        "points": sorted(PointResult.objects.values_list("division_code", "point_id", "period", "round_key", "stage", "value", "reference", "verdict", "previous_value")),
+        "targets": sorted(TargetResult.objects.values_list("division_code", "target_number", "period", "round_key", "verdict", "score", "vetoed")),
+        "townships": sorted(TownshipResult.objects.values_list("division_code", "period", "round_key", "targets_attained", "all_seven", "score")),
+        "areas": sorted(AreaResult.objects.values_list("division_code", "period", "round_key", "population", "target_number", "townships", "attained")),
+    }
+
+
+def _wipe_results():
+    from evaluation.models import AreaResult, PointResult, TargetResult, TownshipResult
+
+    for model in (PointResult, TargetResult, TownshipResult, AreaResult):
+        model.objects.all().delete()
+
+
+def _demo(prefix):
+    from evaluation.services.demo import load_demo_facts
+    from evaluation.services.framework import load_framework
+    from townships.services.demo import load_demo_schools
+
+    load_demo_schools(province_prefix=prefix, villages_per_township=2)
+    load_demo_facts(province_prefix=prefix)
+    load_framework()
+
+
+def _wait_job(job, seconds=180):
+    import time
+
+    from evaluation.models import RollupJob
+
+    deadline = time.monotonic() + seconds
+    while RollupJob.objects.get(pk=job.pk).status != "done":
+        assert time.monotonic() < deadline, f"job not done: {RollupJob.objects.get(pk=job.pk).units_done}/{job.units_total}"
+        time.sleep(0.3)
+
+
+@pytest.mark.worker
+def test_full_recomputation_on_workers_equals_one_in_process(celery_worker, geography):
+    from evaluation.rollup import rollup_all
+    from evaluation.services.rollup_jobs import start_job
+
+    _demo("3708")
+    job = start_job(period=2024, prefix="3708")
+    _wait_job(job)
+    by_workers = _results()
+    assert by_workers["points"] and by_workers["areas"]
+    _wipe_results()
+    rollup_all(period=2024, prefix="3708")
+    assert _results() == by_workers
+
+
+@pytest.mark.worker
+def test_killed_worker_job_completes_exactly_once_on_a_new_worker(worker_factory, geography):
+    import os
+    import signal
+    import time
+
+    from evaluation.models import RollupJob
+    from evaluation.rollup import rollup_all
+    from evaluation.services.rollup_jobs import start_job
+
+    if worker_factory is None:
+        pytest.skip("needs real workers (CI runs it on Redis)")
+    _demo("37")
+    # A short visibility timeout so the killed worker's unacknowledged task comes back quickly.
+    first = worker_factory("w1", CELERY_VISIBILITY_TIMEOUT="5")
+    job = start_job(period=2024, prefix="37")
+    deadline = time.monotonic() + 120
+    while RollupJob.objects.get(pk=job.pk).units.count() < 5:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait()
+    done_at_kill = RollupJob.objects.get(pk=job.pk).units.count()
+    assert done_at_kill < job.units_total, "the job finished before the kill; nothing was tested"
+    worker_factory("w2", CELERY_VISIBILITY_TIMEOUT="5")
+    _wait_job(job, seconds=400)
+    job.refresh_from_db()
+    assert job.units_done == job.units_total == job.units.count()
+    after_crash = _results()
+    _wipe_results()
+    rollup_all(period=2024, prefix="37")
+    assert _results() == after_crash

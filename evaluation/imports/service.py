@@ -188,6 +188,10 @@ def _commit_outcome(*, run: ImportRun, outcome: Outcome, user, confirmations: di
         run.save()
         return refusal
     run.changes = _write(outcome, run)
+    if sum(len(s.new) + len(s.changed) for s in outcome.sheets) > 5000:
+        from evaluation.rollup import refresh_statistics
+
+        refresh_statistics()  # a bulk load: keep the planner's row counts true
     ConfirmedFlag.objects.bulk_create(
         [
             ConfirmedFlag(
@@ -204,6 +208,7 @@ def _commit_outcome(*, run: ImportRun, outcome: Outcome, user, confirmations: di
             for f in outcome.flags
         ]
     )
+    _queue_downstream(outcome)
     run.status = ImportStatus.COMMITTED
     run.committed_at = timezone.now()
     run.committed_by = user
@@ -549,6 +554,22 @@ def _record_outcome(run: ImportRun, outcome: Outcome) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # Writes (inside commit_import's transaction)
+
+
+def _queue_downstream(outcome: Outcome) -> None:
+    """Once the transaction commits, recompute the results of the 乡镇 the upload touched."""
+    periods, towns = set(), set()
+    for sheet in outcome.sheets:
+        for record in sheet.new + sheet.changed:
+            if record.get("period"):
+                periods.add(record["period"])
+            town = record.get("_township") or record.get("township_code")
+            if town:
+                towns.add(town)
+    if periods and towns:
+        from evaluation.tasks import queue_rollup
+
+        transaction.on_commit(lambda: queue_rollup(periods=periods, township_codes=towns))
 
 
 def _write(outcome: Outcome, run: ImportRun) -> dict:

@@ -1,5 +1,6 @@
 from .data import ConfirmedFlag, Grade, HelpKind, HelpRelation, ImportRun, ImportStatus, SchoolYear, TownshipYear
 from .framework import Aggregation, Framework, ObservationPoint, RuleKind, SourceKind, Target
+from .results import AreaResult, PointResult, RollupJob, RollupUnit, TargetResult, TownshipResult
 from .rounds import Assignment, Evidence, FormChange, FormEvent, InspectionForm, Judgment, JudgmentLevel, FormStatus, Round, RoundTownship
 
 __all__ = [
@@ -20,6 +21,12 @@ __all__ = [
     "Judgment",
     "JudgmentLevel",
     "ObservationPoint",
+    "PointResult",
+    "AreaResult",
+    "RollupJob",
+    "RollupUnit",
+    "TargetResult",
+    "TownshipResult",
     "Round",
     "RoundTownship",
     "RuleKind",

@@ -137,6 +137,10 @@ def submit_form(*, form: InspectionForm, user, version: int) -> InspectionForm:
     form.version += 1
     form.save()
     FormEvent.objects.create(form=form, action="submit", user=user)
+    from evaluation.tasks import queue_rollup
+
+    period, township = form.round.period, form.township_id
+    transaction.on_commit(lambda: queue_rollup(periods=[period], township_codes=[township]))
     return form
 
 

@@ -165,3 +165,11 @@ IMPORT_ASYNC_BYTES = int(os.environ.get("IMPORT_ASYNC_BYTES", str(512 * 1024)))
 # A value moving by more than this factor from last year is flagged for confirmation.
 IMPORT_IMPLAUSIBLE_FACTOR = float(os.environ.get("IMPORT_IMPLAUSIBLE_FACTOR", "1.5"))
 SURVEY_MIN_VALID = int(os.environ.get('SURVEY_MIN_VALID', '100'))  # fewer valid surveys: insufficient data, never a pass
+# The programme's goal: this share of the province's 乡镇 (镇 and 乡) attains all seven targets.
+PROGRAMME_GOAL_SHARE = 0.5
+from celery.schedules import crontab  # noqa: E402
+
+# Nightly full recomputation (django-celery-beat copies this into its table at start).
+CELERY_BEAT_SCHEDULE = {
+    "nightly-rollup": {"task": "evaluation.tasks.nightly_rollup_task", "schedule": crontab(hour=2, minute=0)},
+}

@@ -1,0 +1,105 @@
+"""Roll-up results: one row per (division code, observation point, period, round, stage), written
+by idempotent upserts so a recomputation can run any number of times."""
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .framework import ObservationPoint
+
+
+class PointResult(models.Model):
+    division_code = models.CharField(max_length=12)
+    point = models.ForeignKey(ObservationPoint, on_delete=models.CASCADE, related_name="+", db_index=False)
+    previous_value = models.DecimalField(max_digits=20, decimal_places=6, null=True)
+    period = models.PositiveSmallIntegerField()
+    # 0 when no round is involved (points computed from data alone).
+    round_key = models.PositiveIntegerField(default=0)
+    stage = models.CharField(max_length=15)
+    value = models.DecimalField(max_digits=20, decimal_places=6, null=True)
+    reference = models.DecimalField(max_digits=20, decimal_places=6, null=True)
+    verdict = models.CharField(max_length=15)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("point result")
+        verbose_name_plural = _("point results")
+        constraints = [
+            models.UniqueConstraint(fields=["division_code", "point", "period", "round_key", "stage"], name="unique_point_result")
+        ]
+        indexes = [models.Index(fields=["period", "division_code"], name="pointresult_period_code")]
+
+
+class TargetResult(models.Model):
+    division_code = models.CharField(max_length=12)
+    target_number = models.PositiveSmallIntegerField()
+    period = models.PositiveSmallIntegerField()
+    round_key = models.PositiveIntegerField(default=0)
+    verdict = models.CharField(max_length=15)
+    score = models.DecimalField(max_digits=6, decimal_places=2, null=True)
+    vetoed = models.BooleanField(default=False)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("target result")
+        verbose_name_plural = _("target results")
+        constraints = [
+            models.UniqueConstraint(fields=["division_code", "target_number", "period", "round_key"], name="unique_target_result")
+        ]
+
+
+class TownshipResult(models.Model):
+    division_code = models.CharField(max_length=12)
+    period = models.PositiveSmallIntegerField()
+    round_key = models.PositiveIntegerField(default=0)
+    targets_attained = models.PositiveSmallIntegerField()
+    all_seven = models.BooleanField()
+    score = models.DecimalField(max_digits=6, decimal_places=2, null=True)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["division_code", "period", "round_key"], name="unique_township_result")]
+
+
+class AreaResult(models.Model):
+    """Per county, city and province: how many 乡镇 attain each target (0 = all seven)."""
+
+    division_code = models.CharField(max_length=12)
+    period = models.PositiveSmallIntegerField()
+    round_key = models.PositiveIntegerField(default=0)
+    population = models.CharField(max_length=20)  # "all", "pilots", "batch:<id>"
+    target_number = models.PositiveSmallIntegerField()
+    townships = models.PositiveIntegerField()
+    attained = models.PositiveIntegerField()
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["division_code", "period", "round_key", "population", "target_number"], name="unique_area_result")
+        ]
+
+
+class RollupJob(models.Model):
+    """A recomputation and its progress, for provincial staff to see; the nightly one holds a lock."""
+
+    kind = models.CharField(_("kind"), max_length=12)
+    period = models.PositiveSmallIntegerField(_("school year"))
+    prefix = models.CharField(_("area"), max_length=12)
+    status = models.CharField(_("status"), max_length=10, default="running")
+    units_total = models.PositiveIntegerField(default=0)
+    units_done = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("recomputation job")
+        verbose_name_plural = _("recomputation jobs")
+        ordering = ["-started_at"]
+
+
+class RollupUnit(models.Model):
+    """A county done within a job; keyed so a redelivered task is counted once."""
+
+    job = models.ForeignKey(RollupJob, on_delete=models.CASCADE, related_name="units")
+    county = models.CharField(max_length=6)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "county"], name="unique_rollup_unit")]

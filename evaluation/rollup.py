@@ -1,0 +1,367 @@
+"""The roll-up in SQL: every observation point of a framework, for every 乡/镇 under a code
+prefix, in one INSERT … SELECT … ON CONFLICT per point — set-based, idempotent, the same on
+SQLite and PostgreSQL. `evaluation/rules.py` reads the same rules for one township in Python and
+is the oracle the tests hold this to."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import BooleanField, CharField
+
+from evaluation.models import Aggregation, ObservationPoint, PointResult, RuleKind, SchoolYear, SourceKind, TownshipYear
+
+STAGE_MAP = (
+    ("kindergarten", "kindergarten"), ("primary", "primary"), ("junior", "junior"),
+    ("nine_year", "primary"), ("nine_year", "junior"), ("complete_middle", "junior"),
+    ("twelve_year", "primary"), ("twelve_year", "junior"),
+)
+GRADES = "CASE {c} WHEN 'excellent' THEN 4.0 WHEN 'good' THEN 3.0 WHEN 'pass' THEN 2.0 WHEN 'fail' THEN 1.0 END"
+
+
+def _numeric(model, column: str, alias: str) -> str:
+    """A column as a number: booleans 1/0, grades 4..1, blanks NULL. Column names come from the
+    model (validated when the framework is loaded), never from user input."""
+    field = model._meta.get_field(column)
+    ref = f"{alias}.{connection.ops.quote_name(field.column)}"
+    if isinstance(field, BooleanField):
+        return f"(CASE WHEN {ref} THEN 1.0 WHEN NOT {ref} THEN 0.0 END)"
+    if isinstance(field, CharField):
+        return "(" + GRADES.format(c=ref) + ")"
+    return f"({ref} * 1.0)"
+
+
+def prefix_range(prefix: str) -> dict:
+    """Codes under a prefix as a half-open range, which a plain b-tree index answers in any
+    collation (codes are digits only): "3708" → ["3708", "3709")."""
+    return {"lo": prefix, "hi": str(int(prefix) + 1).zfill(len(prefix))}
+
+
+def _stage_values() -> str:
+    return ", ".join(f"('{a}', '{b}')" for a, b in STAGE_MAP)
+
+
+def _agg(point: ObservationPoint) -> str:
+    if point.aggregation == Aggregation.RATIO_OF_SUMS:
+        return "SUM(CASE WHEN d IS NOT NULL THEN x END) / NULLIF(SUM(CASE WHEN x IS NOT NULL THEN d END), 0)"
+    if point.aggregation == Aggregation.WEIGHTED_MEAN:
+        return "SUM(x * students) / NULLIF(SUM(CASE WHEN x IS NOT NULL THEN students END), 0)"
+    return "AVG(x)"
+
+
+def _pass(point: ObservationPoint, expr: str) -> str:
+    if point.rule == RuleKind.YES_NO:
+        return f"{expr} >= 1"
+    if point.rule == RuleKind.AT_MOST:
+        return f"{expr} <= {float(point.threshold)}"
+    return f"{expr} >= {float(point.threshold)}"
+
+
+UPSERT = """
+ON CONFLICT (division_code, point_id, period, round_key, stage)
+DO UPDATE SET value = EXCLUDED.value, reference = EXCLUDED.reference, verdict = EXCLUDED.verdict, computed_at = EXCLUDED.computed_at
+"""
+
+
+def _school_point_sql(point: ObservationPoint) -> str:
+    x = _numeric(SchoolYear, point.column, "sy") if point.source_kind == SourceKind.SCHOOL_COLUMN else (
+        "(CASE WHEN EXISTS (SELECT 1 FROM evaluation_helprelation h WHERE h.helped_id = s.id AND h.period = sy.period) THEN 1.0 ELSE 0.0 END)"
+    )
+    d = _numeric(SchoolYear, point.denominator, "sy") if point.denominator else "NULL"
+    stages = ", ".join(f"'{s}'" for s in point.stage_list)
+    if point.aggregation == Aggregation.ALL_PASS:
+        town_value = "SUM(CASE WHEN " + _pass(point, "x") + " THEN 1.0 ELSE 0.0 END) / COUNT(*)"
+        if point.source_kind == SourceKind.HELP:
+            town_value = "MIN(x)"
+        verdict = (
+            "CASE WHEN t.n IS NULL THEN 'insufficient' WHEN t.nx < t.n THEN 'insufficient' "
+            "WHEN t.value >= 1 THEN 'attained' ELSE 'not_attained' END"
+        )
+        reference = "NULL"
+        ref_join = ""
+    else:
+        town_value = _agg(point)
+        if point.rule in (RuleKind.URBAN_GAP, RuleKind.QUALITY_GAP):
+            quality = "AND is_urban_quality" if point.rule == RuleKind.QUALITY_GAP else ""
+            ref_join = (
+                f"LEFT JOIN (SELECT county, stage, {_agg(point)} AS reference FROM rows WHERE is_urban {quality} GROUP BY county, stage) r "
+                "ON r.county = SUBSTR(b.code, 1, 6) AND r.stage = b.stage"
+            )
+            reference = "r.reference"
+            if point.rule == RuleKind.URBAN_GAP:
+                decide = "WHEN r.reference IS NULL THEN 'insufficient' WHEN t.value >= r.reference THEN 'attained'"
+            else:
+                decide = (
+                    "WHEN r.reference IS NULL OR r.reference = 0 THEN 'insufficient' "
+                    f"WHEN (r.reference - t.value) / r.reference < {float(point.threshold)} THEN 'attained'"
+                )
+        else:
+            ref_join = ""
+            reference = f"{float(point.threshold)}" if point.threshold is not None else "NULL"
+            decide = "WHEN " + _pass(point, "t.value") + " THEN 'attained'"
+        verdict = f"CASE WHEN t.value IS NULL THEN 'insufficient' {decide} ELSE 'not_attained' END"
+    # WITH before INSERT: the order both SQLite and PostgreSQL accept.
+    return f"""
+WITH sm(school_stage, stage) AS (VALUES {_stage_values()}),
+whole AS (
+  SELECT pt.township_id AS code FROM townships_pilottownship pt JOIN townships_pilotbatch pb ON pb.id = pt.batch_id
+  WHERE pt.phase = 'whole' AND NOT EXISTS (
+    SELECT 1 FROM townships_pilottownship p2 JOIN townships_pilotbatch b2 ON b2.id = p2.batch_id
+    WHERE p2.township_id = pt.township_id AND b2.year > pb.year)
+),
+rows AS (
+  SELECT sy.township_id AS code, SUBSTR(sy.township_id, 1, 6) AS county, sm.stage AS stage, s.is_seat AS is_seat,
+         s.is_urban AS is_urban, s.is_urban_quality AS is_urban_quality, sy.students * 1.0 AS students, {x} AS x, {d} AS d
+  FROM evaluation_schoolyear sy
+  JOIN townships_school s ON s.id = sy.school_id
+  JOIN sm ON sm.school_stage = s.stage
+  WHERE sy.period = %(period)s AND sm.stage IN ({stages}) AND sy.township_id >= %(lo)s AND sy.township_id < %(hi)s
+),
+t AS (
+  SELECT code, stage, {town_value} AS value, COUNT(*) AS n, COUNT(x) AS nx FROM rows
+  WHERE is_seat OR code IN (SELECT code FROM whole)
+  GROUP BY code, stage
+),
+b AS (
+  SELECT d.code AS code, st.stage AS stage FROM townships_division d
+  CROSS JOIN (SELECT DISTINCT stage FROM sm WHERE stage IN ({stages})) st
+  WHERE d.level = 'township' AND d.kind IN ('town', 'xiang') AND d.code >= %(lo)s AND d.code < %(hi)s
+)
+INSERT INTO evaluation_pointresult (division_code, point_id, period, round_key, stage, value, reference, verdict, computed_at)
+SELECT b.code, %(point)s, %(period)s, 0, b.stage, t.value, {reference}, {verdict}, %(now)s
+FROM b LEFT JOIN t ON t.code = b.code AND t.stage = b.stage {ref_join}
+WHERE 1 = 1
+{UPSERT}
+"""
+
+
+def _township_point_sql(point: ObservationPoint) -> str:
+    def rate(alias):
+        num = _numeric(TownshipYear, point.column, alias)
+        if not point.denominator:
+            return num
+        den = _numeric(TownshipYear, point.denominator, alias)
+        return f"(CASE WHEN {den} > 0 THEN {num} / {den} END)"
+
+    stage = point.stages or "all"
+    if point.rule == RuleKind.TREND:
+        reference = rate("prev")
+        verdict = f"CASE WHEN {rate('cur')} IS NULL OR {reference} IS NULL THEN 'insufficient' WHEN {rate('cur')} > {reference} THEN 'attained' ELSE 'not_attained' END"
+    else:
+        reference = f"{float(point.threshold)}" if point.threshold is not None else "NULL"
+        too_few = ""
+        if point.rule == RuleKind.THRESHOLD and point.denominator:
+            too_few = f"WHEN {_numeric(TownshipYear, point.denominator, 'cur')} < {int(settings.SURVEY_MIN_VALID)} THEN 'insufficient' "
+        verdict = f"CASE WHEN {rate('cur')} IS NULL THEN 'insufficient' {too_few}WHEN {_pass(point, rate('cur'))} THEN 'attained' ELSE 'not_attained' END"
+    return f"""
+INSERT INTO evaluation_pointresult (division_code, point_id, period, round_key, stage, value, reference, verdict, computed_at)
+SELECT d.code, %(point)s, %(period)s, 0, '{stage}', {rate('cur')}, {reference}, {verdict}, %(now)s
+FROM townships_division d
+LEFT JOIN evaluation_townshipyear cur ON cur.township_id = d.code AND cur.period = %(period)s
+LEFT JOIN evaluation_townshipyear prev ON prev.township_id = d.code AND prev.period = %(period)s - 1
+WHERE d.level = 'township' AND d.kind IN ('town', 'xiang') AND d.code >= %(lo)s AND d.code < %(hi)s
+{UPSERT}
+"""
+
+
+def point_sql(point: ObservationPoint) -> str | None:
+    if point.source_kind in (SourceKind.SCHOOL_COLUMN, SourceKind.HELP):
+        return _school_point_sql(point)
+    if point.source_kind == SourceKind.TOWNSHIP_COLUMN:
+        return _township_point_sql(point)
+    return None  # judgments come from submitted forms
+
+
+@transaction.atomic
+def rollup_points(*, framework, period: int, prefix: str) -> int:
+    """Recompute every data point of `framework` for the 乡镇 under `prefix` (a county, city or
+    province code). Returns the number of statements run (one per point)."""
+    from django.utils import timezone
+
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    statements = 0
+    with connection.cursor() as cursor:
+        for point in ObservationPoint.objects.filter(target__framework=framework):
+            sql = point_sql(point)
+            if sql:
+                cursor.execute(sql, {"period": period, **prefix_range(prefix), "point": point.pk, "now": now})
+                statements += 1
+    return statements
+
+
+
+
+def current_framework():
+    from evaluation.models import Framework
+
+    return Framework.objects.order_by("-created_at", "-id").first()
+
+
+def county_codes(prefix: str) -> list[str]:
+    from townships.models import Division, Level
+
+    return list(Division.objects.filter(level=Level.COUNTY, code__startswith=prefix).order_by("code").values_list("code", flat=True))
+
+
+# --- Judgments, year on year, targets, townships and areas -----------------------------------
+
+JUDGMENTS_SQL = """
+INSERT INTO evaluation_pointresult (division_code, point_id, period, round_key, stage, value, reference, verdict, computed_at)
+SELECT rt.township_id, p.id, r.period, r.id, 'all', NULL, NULL,
+       CASE WHEN f.status = 'submitted' AND j.level IN ('attained', 'basic', 'not_attained') THEN j.level ELSE 'insufficient' END,
+       %(now)s
+FROM evaluation_round r
+JOIN evaluation_roundtownship rt ON rt.round_id = r.id
+JOIN evaluation_target t ON t.framework_id = r.framework_id
+JOIN evaluation_observationpoint p ON p.target_id = t.id AND p.source_kind = 'judgment'
+LEFT JOIN evaluation_inspectionform f ON f.round_id = r.id AND f.township_id = rt.township_id
+LEFT JOIN evaluation_judgment j ON j.form_id = f.id AND j.point_id = p.id
+WHERE r.period = %(period)s AND rt.township_id >= %(lo)s AND rt.township_id < %(hi)s
+""" + UPSERT
+
+# Each value beside last year's (增值性评价): a township that improves shows before it passes.
+PREVIOUS_SQL = """
+UPDATE evaluation_pointresult AS cur SET previous_value = prev.value
+FROM evaluation_pointresult AS prev
+WHERE prev.division_code = cur.division_code AND prev.point_id = cur.point_id AND prev.stage = cur.stage
+  AND prev.round_key = 0 AND prev.period = %(period)s - 1 AND prev.division_code >= %(lo)s AND prev.division_code < %(hi)s
+  AND cur.period = %(period)s AND cur.round_key = 0 AND cur.division_code >= %(lo)s AND cur.division_code < %(hi)s
+"""
+
+# A target: not attained if any point is (a failed veto point among them), else insufficient if
+# any point lacks data, else 基本达成 if any point is only basically attained, else attained.
+# Data points (round 0) count in every round of their period; judgments only in their round.
+TARGETS_SQL = """
+INSERT INTO evaluation_targetresult (division_code, target_number, period, round_key, verdict, score, vetoed, computed_at)
+SELECT pr.division_code, t.number, %(period)s, %(round)s,
+  CASE WHEN SUM(CASE WHEN pr.verdict = 'not_attained' THEN 1 ELSE 0 END) > 0 THEN 'not_attained'
+       WHEN SUM(CASE WHEN pr.verdict = 'insufficient' THEN 1 ELSE 0 END) > 0 THEN 'insufficient'
+       WHEN SUM(CASE WHEN pr.verdict = 'basic' THEN 1 ELSE 0 END) > 0 THEN 'basic'
+       ELSE 'attained' END,
+  ROUND(100.0 * SUM(p.weight * CASE pr.verdict WHEN 'attained' THEN 1.0 WHEN 'basic' THEN 0.5 WHEN 'not_attained' THEN 0.0 END)
+        / NULLIF(SUM(CASE WHEN pr.verdict <> 'insufficient' THEN p.weight * 1.0 END), 0), 1),
+  MAX(CASE WHEN p.veto AND pr.verdict = 'not_attained' THEN 1 ELSE 0 END) = 1,
+  %(now)s
+FROM evaluation_pointresult pr
+JOIN evaluation_observationpoint p ON p.id = pr.point_id
+JOIN evaluation_target t ON t.id = p.target_id
+WHERE pr.period = %(period)s AND pr.round_key IN (0, %(round)s) AND pr.division_code >= %(lo)s AND pr.division_code < %(hi)s AND t.framework_id = %(framework)s
+GROUP BY pr.division_code, t.number
+ON CONFLICT (division_code, target_number, period, round_key)
+DO UPDATE SET verdict = EXCLUDED.verdict, score = EXCLUDED.score, vetoed = EXCLUDED.vetoed, computed_at = EXCLUDED.computed_at
+"""
+
+TOWNSHIPS_SQL = """
+INSERT INTO evaluation_townshipresult (division_code, period, round_key, targets_attained, all_seven, score, computed_at)
+SELECT division_code, period, round_key,
+       SUM(CASE WHEN verdict = 'attained' THEN 1 ELSE 0 END),
+       SUM(CASE WHEN verdict = 'attained' THEN 1 ELSE 0 END) = 7 AND MAX(CASE WHEN vetoed THEN 1 ELSE 0 END) = 0,
+       ROUND(AVG(score), 1), %(now)s
+FROM evaluation_targetresult
+WHERE period = %(period)s AND round_key = %(round)s AND division_code >= %(lo)s AND division_code < %(hi)s
+GROUP BY division_code, period, round_key
+ON CONFLICT (division_code, period, round_key)
+DO UPDATE SET targets_attained = EXCLUDED.targets_attained, all_seven = EXCLUDED.all_seven, score = EXCLUDED.score, computed_at = EXCLUDED.computed_at
+"""
+
+# Areas: each level (county 6, city 4, province 2 digits) × population × target (0 = all seven).
+AREAS_SQL = """
+WITH pop(code, population) AS (
+  SELECT d.code, 'all' FROM townships_division d WHERE d.level = 'township' AND d.kind IN ('town', 'xiang') AND d.code >= %(lo)s AND d.code < %(hi)s
+  UNION ALL SELECT DISTINCT pt.township_id, 'pilots' FROM townships_pilottownship pt WHERE pt.township_id >= %(lo)s AND pt.township_id < %(hi)s
+  UNION ALL SELECT pt.township_id, 'batch:' || pt.batch_id FROM townships_pilottownship pt WHERE pt.township_id >= %(lo)s AND pt.township_id < %(hi)s
+),
+verdicts(code, target_number, attained) AS (
+  SELECT division_code, target_number, CASE WHEN verdict = 'attained' THEN 1 ELSE 0 END FROM evaluation_targetresult
+  WHERE period = %(period)s AND round_key = %(round)s AND division_code >= %(lo)s AND division_code < %(hi)s
+  UNION ALL
+  SELECT division_code, 0, CASE WHEN all_seven THEN 1 ELSE 0 END FROM evaluation_townshipresult
+  WHERE period = %(period)s AND round_key = %(round)s AND division_code >= %(lo)s AND division_code < %(hi)s
+),
+targets(n) AS (VALUES (0), (1), (2), (3), (4), (5), (6), (7))
+INSERT INTO evaluation_arearesult (division_code, period, round_key, population, target_number, townships, attained, computed_at)
+SELECT SUBSTR(pop.code, 1, %(width)s), %(period)s, %(round)s, pop.population, targets.n, COUNT(*), COALESCE(SUM(v.attained), 0), %(now)s
+FROM pop CROSS JOIN targets
+LEFT JOIN verdicts v ON v.code = pop.code AND v.target_number = targets.n
+WHERE 1 = 1
+GROUP BY SUBSTR(pop.code, 1, %(width)s), pop.population, targets.n
+ON CONFLICT (division_code, period, round_key, population, target_number)
+DO UPDATE SET townships = EXCLUDED.townships, attained = EXCLUDED.attained, computed_at = EXCLUDED.computed_at
+"""
+
+
+def _rounds(period: int):
+    from evaluation.models import Round
+
+    return list(Round.objects.filter(period=period).values_list("id", flat=True))
+
+
+@transaction.atomic
+def rollup_county(*, framework, period: int, county: str) -> None:
+    """Everything of one county for one period: data points, judgments, year on year, targets
+    and townships for no round and for each round of the period. Idempotent."""
+    from django.utils import timezone
+
+    rollup_points(framework=framework, period=period, prefix=county)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    params = {"period": period, **prefix_range(county), "now": now, "framework": framework.pk}
+    with connection.cursor() as cursor:
+        cursor.execute(JUDGMENTS_SQL, params)
+        cursor.execute(PREVIOUS_SQL, params)
+        for round_key in [0, *_rounds(period)]:
+            cursor.execute(TARGETS_SQL, {**params, "round": round_key})
+            cursor.execute(TOWNSHIPS_SQL, {**params, "round": round_key})
+
+
+@transaction.atomic
+def rollup_areas(*, period: int, prefixes: list[str]) -> None:
+    """County, city and province counts for the given area codes (e.g. a county, its city, the province)."""
+    from django.utils import timezone
+
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        for prefix in prefixes:
+            for round_key in [0, *_rounds(period)]:
+                cursor.execute(AREAS_SQL, {"period": period, **prefix_range(prefix), "now": now, "round": round_key, "width": len(prefix)})
+
+
+def rollup_all(*, period: int, prefix: str = "37") -> int:
+    """A full synchronous recomputation (the management command and the bench)."""
+    framework = current_framework()
+    refresh_statistics()
+    counties = county_codes(prefix)
+    for county in counties:
+        rollup_county(framework=framework, period=period, county=county)
+    from townships.models import Division, Level
+
+    cities = list(Division.objects.filter(level=Level.CITY, code__startswith=prefix).values_list("code", flat=True))
+    rollup_areas(period=period, prefixes=[*counties, *cities, prefix[:2]])
+    return len(counties)
+
+
+def scorecard(*, period: int, round_key: int = 0, province: str = "37") -> dict:
+    """The programme goal: at least half (半数以上) of the province's 乡镇 attain all seven targets
+    by the end of the 14th five-year plan (2025)."""
+    import math
+
+    from evaluation.models import AreaResult
+
+    row = AreaResult.objects.filter(division_code=province, period=period, round_key=round_key, population="all", target_number=0).first()
+    total = row.townships if row else 0
+    attained = row.attained if row else 0
+    goal = math.ceil(total * settings.PROGRAMME_GOAL_SHARE)
+    return {"townships": total, "attained": attained, "share": attained / total if total else 0, "goal": goal, "distance": max(goal - attained, 0)}
+
+
+ANALYZED_TABLES = (
+    "evaluation_schoolyear", "evaluation_townshipyear", "evaluation_helprelation", "townships_school",
+    "townships_division", "townships_pilottownship", "evaluation_pointresult", "evaluation_targetresult",
+)
+
+
+def refresh_statistics() -> None:
+    """After bulk loads PostgreSQL's planner still believes the tables are empty and picks nested
+    loops that cost minutes; fresh statistics make the roll-up's joins hash joins again."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE " + ", ".join(ANALYZED_TABLES))
