@@ -113,11 +113,19 @@ def parse_bool(value, column: c.Column):
 GRADES = {"优": "excellent", "优秀": "excellent", "良": "good", "良好": "good", "合格": "pass", "不合格": "fail"}
 
 
-def parse_grade(value, column: c.Column):
-    text = normalise_text(value)
-    if text in GRADES:
-        return GRADES[text]
-    raise CellError(_("should be one of 优, 良, 合格, 不合格"))
+def _choice(words: dict, message):
+    """A parser for a column of fixed choices written as words."""
+
+    def parse(value, column: c.Column):
+        text = normalise_text(value)
+        if text in words:
+            return words[text]
+        raise CellError(message())
+
+    return parse
+
+
+parse_grade = _choice(GRADES, lambda: _("should be one of 优, 良, 合格, 不合格"))
 
 
 STAGES = {
@@ -133,11 +141,7 @@ STAGES = {
 }
 
 
-def parse_stage(value, column: c.Column):
-    text = normalise_text(value)
-    if text in STAGES:
-        return STAGES[text]
-    raise CellError(_("should be one of 幼儿园, 小学, 初中, 九年一贯制, 完全中学, 十二年一贯制"))
+parse_stage = _choice(STAGES, lambda: _("should be one of 幼儿园, 小学, 初中, 九年一贯制, 完全中学, 十二年一贯制"))
 
 
 HELP_KINDS = {
@@ -151,11 +155,7 @@ HELP_KINDS = {
 }
 
 
-def parse_help_kind(value, column: c.Column):
-    text = normalise_text(value)
-    if text in HELP_KINDS:
-        return HELP_KINDS[text]
-    raise CellError(_("should be one of 托管, 集团化办学, 结对帮扶, 教研员包保"))
+parse_help_kind = _choice(HELP_KINDS, lambda: _("should be one of 托管, 集团化办学, 结对帮扶, 教研员包保"))
 
 
 def _parse_code(value, digits: int) -> str:

@@ -420,6 +420,21 @@ def _school_ref(ctx: _Context, code: str):
     return ctx.schools.get(code)
 
 
+def _this_and_last_year(qs, unit_field: str, fields: list[str], keys: set, code_of) -> tuple[dict, dict]:
+    """Stored rows for the file's (unit, period) keys, and the rows of the year before them.
+    Tuples, not dicts, from the database: this reads every stored row of the area."""
+    existing, previous = {}, {}
+    for unit, period, *values in qs.values_list(unit_field, "period", *fields).iterator(chunk_size=5000):
+        code = code_of(unit)
+        if (code, period) in keys or (code, period + 1) in keys:
+            row = dict(zip(fields, values))
+            if (code, period) in keys:
+                existing[(code, period)] = row
+            if (code, period + 1) in keys:
+                previous[(code, period + 1)] = row
+    return existing, previous
+
+
 def _diff_school_years(sheet: ParsedSheet, ctx: _Context) -> SheetOutcome:
     outcome = SheetOutcome(parsed=sheet)
     _duplicates(sheet)
@@ -441,16 +456,7 @@ def _diff_school_years(sheet: ParsedSheet, ctx: _Context) -> SheetOutcome:
     if valid:
         id_to_code = {v[0]: code for code, v in ctx.schools.items()}
         qs = ctx.jurisdiction.filter(SchoolYear.objects.filter(period__in=periods | {p - 1 for p in periods}), "township")
-        current_keys = {k for k, _r in valid}
-        # Tuples, not dicts, from the database: this reads every stored row of the area.
-        for school_id, period, *values in qs.values_list("school_id", "period", *fields).iterator(chunk_size=5000):
-            code = id_to_code.get(school_id)
-            if (code, period) in current_keys or (code, period + 1) in current_keys:
-                row = dict(zip(fields, values))
-                if (code, period) in current_keys:
-                    existing[(code, period)] = row
-                if (code, period + 1) in current_keys:
-                    previous[(code, period + 1)] = row
+        existing, previous = _this_and_last_year(qs, "school_id", fields, {k for k, _r in valid}, id_to_code.get)
     _diff_rows(
         sheet,
         outcome,
@@ -480,13 +486,8 @@ def _diff_township_years(sheet: ParsedSheet, ctx: _Context) -> SheetOutcome:
     periods = {r["period"] for _k, r in valid}
     existing, previous = {}, {}
     if valid:
-        current_keys = {k for k, _r in valid}
         qs = ctx.jurisdiction.filter(TownshipYear.objects.filter(period__in=periods | {p - 1 for p in periods}), "township")
-        for row in qs.values("township_id", "period", *fields):
-            if (row["township_id"], row["period"]) in current_keys:
-                existing[(row["township_id"], row["period"])] = row
-            if (row["township_id"], row["period"] + 1) in current_keys:
-                previous[(row["township_id"], row["period"] + 1)] = row
+        existing, previous = _this_and_last_year(qs, "township_id", fields, {k for k, _r in valid}, lambda code: code)
     _diff_rows(
         sheet,
         outcome,
