@@ -56,17 +56,19 @@ def _pass(point: ObservationPoint, expr: str) -> str:
     return f"{expr} >= {float(point.threshold)}"
 
 
+# Rows whose result did not change are left alone: a nightly run over unchanged data writes little.
 UPSERT = """
 ON CONFLICT (division_code, point_id, period, round_key, stage)
 DO UPDATE SET value = EXCLUDED.value, reference = EXCLUDED.reference, verdict = EXCLUDED.verdict, computed_at = EXCLUDED.computed_at
+WHERE evaluation_pointresult.value IS DISTINCT FROM EXCLUDED.value
+   OR evaluation_pointresult.reference IS DISTINCT FROM EXCLUDED.reference
+   OR evaluation_pointresult.verdict <> EXCLUDED.verdict
 """
 
 
 def _school_point_sql(point: ObservationPoint) -> str:
-    x = _numeric(SchoolYear, point.column, "sy") if point.source_kind == SourceKind.SCHOOL_COLUMN else (
-        "(CASE WHEN EXISTS (SELECT 1 FROM evaluation_helprelation h WHERE h.helped_id = s.id AND h.period = sy.period) THEN 1.0 ELSE 0.0 END)"
-    )
-    d = _numeric(SchoolYear, point.denominator, "sy") if point.denominator else "NULL"
+    x = f"c_{point.column}" if point.source_kind == SourceKind.SCHOOL_COLUMN else "helped"
+    d = f"c_{point.denominator}" if point.denominator else "NULL"
     stages = ", ".join(f"'{s}'" for s in point.stage_list)
     if point.aggregation == Aggregation.ALL_PASS:
         town_value = "SUM(CASE WHEN " + _pass(point, "x") + " THEN 1.0 ELSE 0.0 END) / COUNT(*)"
@@ -101,29 +103,18 @@ def _school_point_sql(point: ObservationPoint) -> str:
         verdict = f"CASE WHEN t.value IS NULL THEN 'insufficient' {decide} ELSE 'not_attained' END"
     # WITH before INSERT: the order both SQLite and PostgreSQL accept.
     return f"""
-WITH sm(school_stage, stage) AS (VALUES {_stage_values()}),
-whole AS (
-  SELECT pt.township_id AS code FROM townships_pilottownship pt JOIN townships_pilotbatch pb ON pb.id = pt.batch_id
-  WHERE pt.phase = 'whole' AND NOT EXISTS (
-    SELECT 1 FROM townships_pilottownship p2 JOIN townships_pilotbatch b2 ON b2.id = p2.batch_id
-    WHERE p2.township_id = pt.township_id AND b2.year > pb.year)
-),
-rows AS (
-  SELECT sy.township_id AS code, SUBSTR(sy.township_id, 1, 6) AS county, sm.stage AS stage, s.is_seat AS is_seat,
-         s.is_urban AS is_urban, s.is_urban_quality AS is_urban_quality, sy.students * 1.0 AS students, {x} AS x, {d} AS d
-  FROM evaluation_schoolyear sy
-  JOIN townships_school s ON s.id = sy.school_id
-  JOIN sm ON sm.school_stage = s.stage
-  WHERE sy.period = %(period)s AND sm.stage IN ({stages}) AND sy.township_id >= %(lo)s AND sy.township_id < %(hi)s
+WITH rows AS (
+  SELECT code, county, stage, counted, is_urban, is_urban_quality, students, {x} AS x, {d} AS d
+  FROM rollup_rows WHERE stage IN ({stages})
 ),
 t AS (
   SELECT code, stage, {town_value} AS value, COUNT(*) AS n, COUNT(x) AS nx FROM rows
-  WHERE is_seat OR code IN (SELECT code FROM whole)
+  WHERE counted = 1
   GROUP BY code, stage
 ),
 b AS (
   SELECT d.code AS code, st.stage AS stage FROM townships_division d
-  CROSS JOIN (SELECT DISTINCT stage FROM sm WHERE stage IN ({stages})) st
+  CROSS JOIN (SELECT DISTINCT stage FROM rollup_stages WHERE stage IN ({stages})) st
   WHERE d.level = 'township' AND d.kind IN ('town', 'xiang') AND d.code >= %(lo)s AND d.code < %(hi)s
 )
 INSERT INTO evaluation_pointresult (division_code, point_id, period, round_key, stage, value, reference, verdict, computed_at)
@@ -163,6 +154,40 @@ WHERE d.level = 'township' AND d.kind IN ('town', 'xiang') AND d.code >= %(lo)s 
 """
 
 
+def _base_rows_sql() -> str:
+    """One pass over SchoolYear ⋈ School for the area: every school-year once per stage it counts
+    for, every fact as a number, whether it counts for its township (seat school, or any school
+    in a 全域提升 township) and whether it is helped. Each point's statement reads this."""
+    facts = [f.name for f in SchoolYear._meta.concrete_fields if f.name not in ("id", "school", "period", "township", "updated_at", "updated_by_import")]
+    columns = ", ".join(f"{_numeric(SchoolYear, f, 'sy')} AS c_{f}" for f in facts)
+    return f"""
+CREATE TEMP TABLE rollup_rows AS
+WITH sm(school_stage, stage) AS (VALUES {_stage_values()}),
+whole AS (
+  SELECT pt.township_id AS code FROM townships_pilottownship pt JOIN townships_pilotbatch pb ON pb.id = pt.batch_id
+  WHERE pt.phase = 'whole' AND NOT EXISTS (
+    SELECT 1 FROM townships_pilottownship p2 JOIN townships_pilotbatch b2 ON b2.id = p2.batch_id
+    WHERE p2.township_id = pt.township_id AND b2.year > pb.year)
+)
+SELECT sy.township_id AS code, SUBSTR(sy.township_id, 1, 6) AS county, sm.stage AS stage,
+       CASE WHEN s.is_seat OR sy.township_id IN (SELECT code FROM whole) THEN 1 ELSE 0 END AS counted,
+       s.is_urban AS is_urban, s.is_urban_quality AS is_urban_quality, sy.students * 1.0 AS students,
+       (CASE WHEN EXISTS (SELECT 1 FROM evaluation_helprelation h WHERE h.helped_id = s.id AND h.period = sy.period) THEN 1.0 ELSE 0.0 END) AS helped,
+       {columns}
+FROM evaluation_schoolyear sy
+JOIN townships_school s ON s.id = sy.school_id
+JOIN sm ON sm.school_stage = s.stage
+WHERE sy.period = %(period)s AND sy.township_id >= %(lo)s AND sy.township_id < %(hi)s
+"""
+
+
+def _create_base(cursor, params) -> None:
+    cursor.execute("DROP TABLE IF EXISTS rollup_rows")
+    cursor.execute("DROP TABLE IF EXISTS rollup_stages")
+    cursor.execute(_base_rows_sql(), params)
+    cursor.execute(f"CREATE TEMP TABLE rollup_stages AS WITH sm(school_stage, stage) AS (VALUES {_stage_values()}) SELECT DISTINCT stage FROM sm")
+
+
 def point_sql(point: ObservationPoint) -> str | None:
     if point.source_kind in (SourceKind.SCHOOL_COLUMN, SourceKind.HELP):
         return _school_point_sql(point)
@@ -179,12 +204,16 @@ def rollup_points(*, framework, period: int, prefix: str) -> int:
 
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     statements = 0
+    params = {"period": period, **prefix_range(prefix)}
     with connection.cursor() as cursor:
+        _create_base(cursor, params)
         for point in ObservationPoint.objects.filter(target__framework=framework):
             sql = point_sql(point)
             if sql:
-                cursor.execute(sql, {"period": period, **prefix_range(prefix), "point": point.pk, "now": now})
+                cursor.execute(sql, {**params, "point": point.pk, "now": now})
                 statements += 1
+        cursor.execute("DROP TABLE rollup_rows")
+        cursor.execute("DROP TABLE rollup_stages")
     return statements
 
 
@@ -225,6 +254,7 @@ FROM evaluation_pointresult AS prev
 WHERE prev.division_code = cur.division_code AND prev.point_id = cur.point_id AND prev.stage = cur.stage
   AND prev.round_key = 0 AND prev.period = %(period)s - 1 AND prev.division_code >= %(lo)s AND prev.division_code < %(hi)s
   AND cur.period = %(period)s AND cur.round_key = 0 AND cur.division_code >= %(lo)s AND cur.division_code < %(hi)s
+  AND cur.previous_value IS DISTINCT FROM prev.value
 """
 
 # A target: not attained if any point is (a failed veto point among them), else insufficient if
@@ -248,6 +278,8 @@ WHERE pr.period = %(period)s AND pr.round_key IN (0, %(round)s) AND pr.division_
 GROUP BY pr.division_code, t.number
 ON CONFLICT (division_code, target_number, period, round_key)
 DO UPDATE SET verdict = EXCLUDED.verdict, score = EXCLUDED.score, vetoed = EXCLUDED.vetoed, computed_at = EXCLUDED.computed_at
+WHERE evaluation_targetresult.verdict <> EXCLUDED.verdict OR evaluation_targetresult.score IS DISTINCT FROM EXCLUDED.score
+   OR evaluation_targetresult.vetoed <> EXCLUDED.vetoed
 """
 
 TOWNSHIPS_SQL = """
@@ -261,6 +293,8 @@ WHERE period = %(period)s AND round_key = %(round)s AND division_code >= %(lo)s 
 GROUP BY division_code, period, round_key
 ON CONFLICT (division_code, period, round_key)
 DO UPDATE SET targets_attained = EXCLUDED.targets_attained, all_seven = EXCLUDED.all_seven, score = EXCLUDED.score, computed_at = EXCLUDED.computed_at
+WHERE evaluation_townshipresult.targets_attained <> EXCLUDED.targets_attained OR evaluation_townshipresult.all_seven <> EXCLUDED.all_seven
+   OR evaluation_townshipresult.score IS DISTINCT FROM EXCLUDED.score
 """
 
 # Areas: each level (county 6, city 4, province 2 digits) × population × target (0 = all seven).
@@ -286,6 +320,7 @@ WHERE 1 = 1
 GROUP BY SUBSTR(pop.code, 1, %(width)s), pop.population, targets.n
 ON CONFLICT (division_code, period, round_key, population, target_number)
 DO UPDATE SET townships = EXCLUDED.townships, attained = EXCLUDED.attained, computed_at = EXCLUDED.computed_at
+WHERE evaluation_arearesult.townships <> EXCLUDED.townships OR evaluation_arearesult.attained <> EXCLUDED.attained
 """
 
 
@@ -312,30 +347,30 @@ def rollup_county(*, framework, period: int, county: str) -> None:
             cursor.execute(TOWNSHIPS_SQL, {**params, "round": round_key})
 
 
+def rollup_all(*, period: int, prefix: str = "37") -> int:
+    """A full synchronous recomputation (the management command and the bench): the whole area in
+    one pass — a statement per point over every 乡镇 under the prefix — then the areas at each level."""
+    from townships.models import Division, Level
+
+    framework = current_framework()
+    refresh_statistics()
+    rollup_county(framework=framework, period=period, county=prefix)
+    rollup_levels(period=period, prefix=prefix)
+    return Division.objects.filter(level=Level.COUNTY, code__startswith=prefix).count()
+
+
 @transaction.atomic
-def rollup_areas(*, period: int, prefixes: list[str]) -> None:
-    """County, city and province counts for the given area codes (e.g. a county, its city, the province)."""
+def rollup_levels(*, period: int, prefix: str) -> None:
+    """Area counts at every level for the 乡镇 under `prefix`: each county and city inside it, and
+    the areas above it (its city, the province), which its results change — one statement per level."""
     from django.utils import timezone
 
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:
-        for prefix in prefixes:
+        for width in (6, 4, 2):
+            area = prefix[:width] if width < len(prefix) else prefix
             for round_key in [0, *_rounds(period)]:
-                cursor.execute(AREAS_SQL, {"period": period, **prefix_range(prefix), "now": now, "round": round_key, "width": len(prefix)})
-
-
-def rollup_all(*, period: int, prefix: str = "37") -> int:
-    """A full synchronous recomputation (the management command and the bench)."""
-    framework = current_framework()
-    refresh_statistics()
-    counties = county_codes(prefix)
-    for county in counties:
-        rollup_county(framework=framework, period=period, county=county)
-    from townships.models import Division, Level
-
-    cities = list(Division.objects.filter(level=Level.CITY, code__startswith=prefix).values_list("code", flat=True))
-    rollup_areas(period=period, prefixes=[*counties, *cities, prefix[:2]])
-    return len(counties)
+                cursor.execute(AREAS_SQL, {"period": period, **prefix_range(area), "now": now, "round": round_key, "width": width})
 
 
 def scorecard(*, period: int, round_key: int = 0, province: str = "37") -> dict:

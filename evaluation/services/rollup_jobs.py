@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from evaluation.models import RollupJob, RollupUnit
-from evaluation.rollup import county_codes, current_framework, refresh_statistics, rollup_areas, rollup_county
+from evaluation.rollup import county_codes, current_framework, refresh_statistics, rollup_county, rollup_levels
 
 NIGHTLY_LOCK = "lock:nightly-rollup"
 NIGHTLY_LOCK_SECONDS = 6 * 3600
@@ -25,7 +25,7 @@ def run_county_unit(*, period: int, county: str, job_id: int | None) -> str:
         return "no framework"
     with transaction.atomic():
         rollup_county(framework=framework, period=period, county=county)
-        rollup_areas(period=period, prefixes=[county, county[:4], county[:2]])
+        rollup_levels(period=period, prefix=county)
         if job_id is not None:
             RollupUnit.objects.bulk_create([RollupUnit(job_id=job_id, county=county)], ignore_conflicts=True)
     if job_id is not None:
@@ -45,6 +45,7 @@ def _maybe_finish(job_id: int) -> None:
 
 
 def start_job(*, period: int, prefix: str = "37", kind: str = "full") -> RollupJob:
+    """A full recomputation split into one task per county (short units: a lost one costs little)."""
     from evaluation.tasks import rollup_county_task
 
     counties = county_codes(prefix) or [prefix]
