@@ -26,7 +26,8 @@ def _prepare(prefix: str) -> None:
         if prefix and not province.startswith(prefix[:2]):
             continue
         if not School.objects.filter(township__code__startswith=province).exists():
-            load_demo_schools(province_prefix=province, villages_per_township=3)
+            # About 30,000 schools for Shandong, as the programme's scale.
+            load_demo_schools(province_prefix=province, villages_per_township=24)
         if not SchoolYear.objects.filter(township__code__startswith=province, period=2024).exists():
             load_demo_facts(province_prefix=province, periods=(2023, 2024))
     load_framework()

@@ -186,6 +186,10 @@ def _create_base(cursor, params) -> None:
     cursor.execute("DROP TABLE IF EXISTS rollup_stages")
     cursor.execute(_base_rows_sql(), params)
     cursor.execute(f"CREATE TEMP TABLE rollup_stages AS WITH sm(school_stage, stage) AS (VALUES {_stage_values()}) SELECT DISTINCT stage FROM sm")
+    if connection.vendor == "postgresql":
+        # Without statistics the planner takes the fresh table for tiny and nests its loops.
+        cursor.execute("ANALYZE rollup_rows (code, county, stage, counted, is_urban)")
+        cursor.execute("ANALYZE rollup_stages")
 
 
 def point_sql(point: ObservationPoint) -> str | None:
@@ -347,13 +351,15 @@ def rollup_county(*, framework, period: int, county: str) -> None:
             cursor.execute(TOWNSHIPS_SQL, {**params, "round": round_key})
 
 
-def rollup_all(*, period: int, prefix: str = "37") -> int:
+def rollup_all(*, period: int, prefix: str = "37", analyze: bool = False) -> int:
     """A full synchronous recomputation (the management command and the bench): the whole area in
-    one pass — a statement per point over every 乡镇 under the prefix — then the areas at each level."""
+    one pass — a statement per point over every 乡镇 under the prefix — then the areas at each level.
+    `analyze` refreshes the planner's statistics first (after bulk loads)."""
     from townships.models import Division, Level
 
     framework = current_framework()
-    refresh_statistics()
+    if analyze:
+        refresh_statistics()
     rollup_county(framework=framework, period=period, county=prefix)
     rollup_levels(period=period, prefix=prefix)
     return Division.objects.filter(level=Level.COUNTY, code__startswith=prefix).count()

@@ -17,7 +17,7 @@ class Command(BaseCommand):
         if framework is None:
             raise CommandError("no evaluation framework is loaded")
         started = time.perf_counter()
-        counties = rollup_all(period=period, prefix=prefix)
+        counties = rollup_all(period=period, prefix=prefix, analyze=True)
         self.stdout.write(f"{counties} counties, period {period}, framework {framework.version}: {time.perf_counter() - started:.2f} s")
         card = scorecard(period=period, province=prefix[:2])
         self.stdout.write(
