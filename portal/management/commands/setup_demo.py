@@ -1,7 +1,8 @@
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from evaluation.services.demo import load_demo_facts, load_demo_round
+from evaluation.rollup import rollup_all, scorecard
+from evaluation.services.demo import DEMO_PERIODS, load_demo_facts, load_demo_round
 
 
 class Command(BaseCommand):
@@ -16,3 +17,7 @@ class Command(BaseCommand):
         call_command("load_demo", stdout=self.stdout, only_users=True)
         rnd = load_demo_round()
         self.stdout.write(f"演示评估轮次：{rnd.name}，{rnd.townships.count()} 个乡镇；督导组已分配到曲阜市息陬镇、邹城市郭里镇（ducha 为组长）")
+        for period in DEMO_PERIODS:  # oldest first, so each year sees the one before it
+            rollup_all(period=period, prefix="37", analyze=True)
+        card = scorecard(period=DEMO_PERIODS[-1])
+        self.stdout.write(f"统计结果（{DEMO_PERIODS[-1]}学年，演示数据）：七项目标全部达成的乡镇 {card['attained']} / {card['townships']}，目标 {card['goal']}")
