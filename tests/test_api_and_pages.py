@@ -19,7 +19,7 @@ def test_foreign_school_is_not_found_like_a_missing_one(client, world):
     foreign = client.get(reverse("school-detail", args=[world.schools["370883"][0].code]))
     missing = client.get(reverse("school-detail", args=["0000000000"]))
     assert foreign.status_code == missing.status_code == 404
-    assert foreign.json() == missing.json()
+    assert foreign.json() == missing.json() == {"detail": "未找到。"}
     own = client.get(reverse("school-detail", args=[world.schools["370881"][0].code]))
     assert own.status_code == 200
 
