@@ -13,7 +13,12 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PIP) install --quiet -r requirements.lock
 	touch $@
 
-install: $(VENV)/.installed
+# ECharts comes from the npm registry at build time and is served as a static file (no CDN).
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed
 
 demo: install
 	$(PY) manage.py migrate --noinput

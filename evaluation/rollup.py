@@ -301,6 +301,12 @@ WHERE evaluation_townshipresult.targets_attained <> EXCLUDED.targets_attained OR
    OR evaluation_townshipresult.score IS DISTINCT FROM EXCLUDED.score
 """
 
+AREA_UPSERT = """
+ON CONFLICT (division_code, period, round_key, population, stage, target_number)
+DO UPDATE SET townships = EXCLUDED.townships, attained = EXCLUDED.attained, computed_at = EXCLUDED.computed_at
+WHERE evaluation_arearesult.townships <> EXCLUDED.townships OR evaluation_arearesult.attained <> EXCLUDED.attained
+"""
+
 # Areas: each level (county 6, city 4, province 2 digits) × population × target (0 = all seven).
 AREAS_SQL = """
 WITH pop(code, population) AS (
@@ -316,16 +322,50 @@ verdicts(code, target_number, attained) AS (
   WHERE period = %(period)s AND round_key = %(round)s AND division_code >= %(lo)s AND division_code < %(hi)s
 ),
 targets(n) AS (VALUES (0), (1), (2), (3), (4), (5), (6), (7))
-INSERT INTO evaluation_arearesult (division_code, period, round_key, population, target_number, townships, attained, computed_at)
-SELECT SUBSTR(pop.code, 1, %(width)s), %(period)s, %(round)s, pop.population, targets.n, COUNT(*), COALESCE(SUM(v.attained), 0), %(now)s
+INSERT INTO evaluation_arearesult (division_code, period, round_key, population, stage, target_number, townships, attained, computed_at)
+SELECT SUBSTR(pop.code, 1, %(width)s), %(period)s, %(round)s, pop.population, 'all', targets.n, COUNT(*), COALESCE(SUM(v.attained), 0), %(now)s
 FROM pop CROSS JOIN targets
 LEFT JOIN verdicts v ON v.code = pop.code AND v.target_number = targets.n
 WHERE 1 = 1
 GROUP BY SUBSTR(pop.code, 1, %(width)s), pop.population, targets.n
-ON CONFLICT (division_code, period, round_key, population, target_number)
-DO UPDATE SET townships = EXCLUDED.townships, attained = EXCLUDED.attained, computed_at = EXCLUDED.computed_at
-WHERE evaluation_arearesult.townships <> EXCLUDED.townships OR evaluation_arearesult.attained <> EXCLUDED.attained
-"""
+""" + AREA_UPSERT
+
+# By stage: a 乡镇 counts for a stage when it has results at that stage (it has such schools); it
+# attains a target at that stage when every point of the target at that stage or for the whole
+# township ('all': township facts, judgments) is attained, and all seven when its seven targets are.
+AREAS_STAGE_SQL = """
+WITH pop(code, population) AS (
+  SELECT d.code, 'all' FROM townships_division d WHERE d.level = 'township' AND d.kind IN ('town', 'xiang') AND d.code >= %(lo)s AND d.code < %(hi)s
+  UNION ALL SELECT DISTINCT pt.township_id, 'pilots' FROM townships_pilottownship pt WHERE pt.township_id >= %(lo)s AND pt.township_id < %(hi)s
+  UNION ALL SELECT pt.township_id, 'batch:' || pt.batch_id FROM townships_pilottownship pt WHERE pt.township_id >= %(lo)s AND pt.township_id < %(hi)s
+),
+stages(stage) AS (VALUES ('kindergarten'), ('primary'), ('junior')),
+present(code, stage) AS (
+  SELECT DISTINCT division_code, stage FROM evaluation_pointresult
+  WHERE period = %(period)s AND round_key = 0 AND stage <> 'all' AND division_code >= %(lo)s AND division_code < %(hi)s
+),
+by_target(code, stage, target_number, attained) AS (
+  SELECT pr.division_code, stages.stage, t.number, MIN(CASE WHEN pr.verdict = 'attained' THEN 1 ELSE 0 END)
+  FROM evaluation_pointresult pr
+  JOIN stages ON pr.stage IN (stages.stage, 'all')
+  JOIN evaluation_observationpoint p ON p.id = pr.point_id
+  JOIN evaluation_target t ON t.id = p.target_id AND t.framework_id = %(framework)s
+  WHERE pr.period = %(period)s AND pr.round_key IN (0, %(round)s) AND pr.division_code >= %(lo)s AND pr.division_code < %(hi)s
+  GROUP BY pr.division_code, stages.stage, t.number
+),
+verdicts(code, stage, target_number, attained) AS (
+  SELECT code, stage, target_number, attained FROM by_target
+  UNION ALL
+  SELECT code, stage, 0, CASE WHEN SUM(attained) = 7 THEN 1 ELSE 0 END FROM by_target GROUP BY code, stage
+),
+targets(n) AS (VALUES (0), (1), (2), (3), (4), (5), (6), (7))
+INSERT INTO evaluation_arearesult (division_code, period, round_key, population, stage, target_number, townships, attained, computed_at)
+SELECT SUBSTR(pop.code, 1, %(width)s), %(period)s, %(round)s, pop.population, present.stage, targets.n, COUNT(*), COALESCE(SUM(v.attained), 0), %(now)s
+FROM pop JOIN present ON present.code = pop.code CROSS JOIN targets
+LEFT JOIN verdicts v ON v.code = pop.code AND v.stage = present.stage AND v.target_number = targets.n
+WHERE 1 = 1
+GROUP BY SUBSTR(pop.code, 1, %(width)s), pop.population, present.stage, targets.n
+""" + AREA_UPSERT
 
 
 def _rounds(period: int):
@@ -371,12 +411,15 @@ def rollup_levels(*, period: int, prefix: str) -> None:
     the areas above it (its city, the province), which its results change — one statement per level."""
     from django.utils import timezone
 
+    framework = current_framework()
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:
         for width in (6, 4, 2):
             area = prefix[:width] if width < len(prefix) else prefix
             for round_key in [0, *_rounds(period)]:
-                cursor.execute(AREAS_SQL, {"period": period, **prefix_range(area), "now": now, "round": round_key, "width": width})
+                params = {"period": period, **prefix_range(area), "now": now, "round": round_key, "width": width, "framework": framework.pk}
+                cursor.execute(AREAS_SQL, params)
+                cursor.execute(AREAS_STAGE_SQL, params)
 
 
 def scorecard(*, period: int, round_key: int = 0, province: str = "37") -> dict:
@@ -386,7 +429,7 @@ def scorecard(*, period: int, round_key: int = 0, province: str = "37") -> dict:
 
     from evaluation.models import AreaResult
 
-    row = AreaResult.objects.filter(division_code=province, period=period, round_key=round_key, population="all", target_number=0).first()
+    row = AreaResult.objects.filter(division_code=province, period=period, round_key=round_key, population="all", stage="all", target_number=0).first()
     total = row.townships if row else 0
     attained = row.attained if row else 0
     goal = math.ceil(total * settings.PROGRAMME_GOAL_SHARE)

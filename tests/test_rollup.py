@@ -127,11 +127,11 @@ def test_targets_townships_and_areas_agree_with_the_rules(data, world):
     assert TargetResult.objects.get(division_code="370881109", round_key=rnd.pk, target_number=3).verdict == "basic"
     # Counties add up to their city; the city's 乡镇 are all of Jining's.
     for target in range(8):
-        city = AreaResult.objects.get(division_code=PREFIX, period=2024, round_key=0, population="all", target_number=target)
-        counties = AreaResult.objects.filter(division_code__startswith=PREFIX, division_code__regex=r"^\d{6}$", period=2024, round_key=0, population="all", target_number=target)
+        city = AreaResult.objects.get(division_code=PREFIX, period=2024, round_key=0, population="all", stage="all", target_number=target)
+        counties = AreaResult.objects.filter(division_code__startswith=PREFIX, division_code__regex=r"^\d{6}$", period=2024, round_key=0, population="all", stage="all", target_number=target)
         assert counties.aggregate(n=Sum("townships"), a=Sum("attained")) == {"n": city.townships, "a": city.attained}
         assert city.attained == TargetResult.objects.filter(division_code__startswith=PREFIX, round_key=0, target_number=target, verdict="attained").count() if target else True
-    pilots = AreaResult.objects.get(division_code=PREFIX, period=2024, round_key=0, population="pilots", target_number=0)
+    pilots = AreaResult.objects.get(division_code=PREFIX, period=2024, round_key=0, population="pilots", stage="all", target_number=0)
     assert pilots.townships == 5
     card = scorecard(period=2024, province="37")
     # Counted over every 乡 and 镇 of the province (1,129), not only those with data.
@@ -148,3 +148,37 @@ def test_year_on_year_change_is_kept(data):
     row = PointResult.objects.filter(period=2024, round_key=0, division_code__startswith="370881", point__code="4.2", stage="primary").exclude(value=None).first()
     last = PointResult.objects.get(period=2023, round_key=0, division_code=row.division_code, point__code="4.2", stage="primary")
     assert row.previous_value == last.value
+
+
+def test_area_counts_by_stage_follow_the_point_results(data):
+    """By stage, read back from the point results in Python: a 乡镇 counts for a stage it has
+    results at, and attains a target there when every point of the target at that stage or for
+    the whole township is attained."""
+    from collections import defaultdict
+
+    from evaluation.models import AreaResult
+    from evaluation.rollup import rollup_all
+
+    rollup_all(period=2024, prefix=PREFIX)
+    points = defaultdict(list)  # (code, stage or 'all', target) → verdicts
+    present = set()
+    for code, stage, target, verdict in PointResult.objects.filter(period=2024, round_key=0).values_list(
+        "division_code", "stage", "point__target__number", "verdict"
+    ):
+        points[(code, stage, target)].append(verdict)
+        if stage != "all":
+            present.add((code, stage))
+    checked = 0
+    for stage in ("kindergarten", "primary", "junior"):
+        towns = [code for code, s in present if s == stage and code.startswith("370881")]
+        expected = {}
+        for n in range(1, 8):
+            expected[n] = sum(
+                1 for code in towns
+                if (v := points.get((code, stage, n), []) + points.get((code, "all", n), [])) and all(x == "attained" for x in v)
+            )
+        rows = {r.target_number: r for r in AreaResult.objects.filter(division_code="370881", period=2024, round_key=0, population="all", stage=stage)}
+        assert {n: rows[n].attained for n in range(1, 8)} == expected, stage
+        assert all(r.townships == len(towns) for r in rows.values())
+        checked += sum(expected.values())
+    assert checked > 0  # the demo data attains something at some stage, so the comparison means something

@@ -62,7 +62,7 @@ def _results():
         "points": sorted(PointResult.objects.values_list("division_code", "point_id", "period", "round_key", "stage", "value", "reference", "verdict", "previous_value")),
         "targets": sorted(TargetResult.objects.values_list("division_code", "target_number", "period", "round_key", "verdict", "score", "vetoed")),
         "townships": sorted(TownshipResult.objects.values_list("division_code", "period", "round_key", "targets_attained", "all_seven", "score")),
-        "areas": sorted(AreaResult.objects.values_list("division_code", "period", "round_key", "population", "target_number", "townships", "attained")),
+        "areas": sorted(AreaResult.objects.values_list("division_code", "period", "round_key", "population", "stage", "target_number", "townships", "attained")),
     }
 
 

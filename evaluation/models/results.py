@@ -66,6 +66,8 @@ class AreaResult(models.Model):
     period = models.PositiveSmallIntegerField()
     round_key = models.PositiveIntegerField(default=0)
     population = models.CharField(max_length=20)  # "all", "pilots", "batch:<id>"
+    # "all", or a stage: 乡镇 with schools of that stage, attaining a target at that stage.
+    stage = models.CharField(max_length=15, default="all")
     target_number = models.PositiveSmallIntegerField()
     townships = models.PositiveIntegerField()
     attained = models.PositiveIntegerField()
@@ -73,7 +75,7 @@ class AreaResult(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["division_code", "period", "round_key", "population", "target_number"], name="unique_area_result")
+            models.UniqueConstraint(fields=["division_code", "period", "round_key", "population", "stage", "target_number"], name="unique_area_result")
         ]
 
 

@@ -92,7 +92,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "portal" / "static"]
+# ECharts from npm (package.json, `make install`), served from our own static files.
+STATICFILES_DIRS = [BASE_DIR / "portal" / "static", ("vendor/echarts", BASE_DIR / "node_modules" / "echarts" / "dist")]
 # Uploaded files (originals of imports, evidence) are private: never under the web root.
 PRIVATE_MEDIA_ROOT = Path(os.environ.get("PORTAL_PRIVATE_MEDIA", VAR_DIR / "private"))
 

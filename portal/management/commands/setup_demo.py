@@ -16,8 +16,8 @@ class Command(BaseCommand):
         )
         call_command("load_demo", stdout=self.stdout, only_users=True)
         rnd = load_demo_round()
-        self.stdout.write(f"演示评估轮次：{rnd.name}，{rnd.townships.count()} 个乡镇；督导组已分配到曲阜市息陬镇、邹城市郭里镇（ducha 为组长）")
+        self.stdout.write(f"演示评估轮次：2022–2024 每学年一轮，各 {rnd.townships.count()} 个乡镇（评估意见为演示数据）；{rnd.name}中曲阜市息陬镇、邹城市郭里镇待督导组填报（ducha 为组长）")
         for period in DEMO_PERIODS:  # oldest first, so each year sees the one before it
             rollup_all(period=period, prefix="37", analyze=True)
-        card = scorecard(period=DEMO_PERIODS[-1])
+        card = scorecard(period=DEMO_PERIODS[-1], round_key=rnd.pk)
         self.stdout.write(f"统计结果（{DEMO_PERIODS[-1]}学年，演示数据）：七项目标全部达成的乡镇 {card['attained']} / {card['townships']}，目标 {card['goal']}")
