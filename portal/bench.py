@@ -19,6 +19,7 @@ BENCH_GROUPS = {
     "divisions": "townships.bench:division_figures",
     "import": "evaluation.bench:import_figures",
     "rollup": "evaluation.bench_rollup:rollup_figures",
+    "dashboard": "reports.bench:dashboard_figures",
 }
 
 

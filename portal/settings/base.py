@@ -169,6 +169,11 @@ IMPORT_IMPLAUSIBLE_FACTOR = float(os.environ.get("IMPORT_IMPLAUSIBLE_FACTOR", "1
 SURVEY_MIN_VALID = int(os.environ.get('SURVEY_MIN_VALID', '100'))  # fewer valid surveys: insufficient data, never a pass
 # The programme's goal: this share of the province's 乡镇 (镇 and 乡) attains all seven targets.
 PROGRAMME_GOAL_SHARE = 0.5
+# ... by the end of the 14th five-year plan (十四五, 2021–2025).
+PROGRAMME_GOAL_YEAR = 2025
+PROVINCE_CODE = "37"
+# An approved map (审图号) provincial staff upload to replace the tile map; GeoJSON, at most this size.
+MAP_MAX_BYTES = 8 * 1024 * 1024
 from celery.schedules import crontab  # noqa: E402
 
 # Nightly full recomputation (django-celery-beat copies this into its table at start).

@@ -1,0 +1,379 @@
+"""Bench figures for the dashboards: the provincial dashboard and a township page served by
+gunicorn on loopback to 20 concurrent clients, beside a bare Django view (the floor).
+
+Scales. The dashboard is provincial, so "city" and "shandong" both measure Shandong; "national"
+measures Shandong, then adds the other 30 provinces and measures the same pages again (the same
+provincial-staff user, the same township), so the national figures show what table size costs.
+
+Data.
+- Shandong: the roll-up bench's data (divisions, ~30k demo schools, 2023–2024 facts), the first
+  pilot batch, the demo second batch and demo rounds (`load_demo`), then the real roll-up.
+- National: all 41,352 township units; for the 乡镇 outside Shandong, schools, school years and
+  point results are generated directly in SQL with deterministic pseudo-random verdicts — not
+  from school facts, which did not fit the bench's time — and target, township and area results
+  are computed from those points by the roll-up's own SQL. PostgreSQL only.
+
+Load. `portal.settings.bench` under gunicorn (WORKERS sync workers) on a free loopback port, the
+same database; CLIENTS closed-loop clients (processes × threads, http.client, one session cookie)
+per page: WARMUP_S unmeasured, then MEASURE_S measured. Any answer but 200 fails the run. Queries
+per page are counted in-process with the test client, the same pages, at each scale.
+"""
+from __future__ import annotations
+
+import http.client
+import io
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from multiprocessing import get_context
+from urllib.parse import quote
+
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection, connections
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from evaluation.bench_rollup import _prepare as prepare_rollup_data
+from evaluation.models import ObservationPoint, SchoolYear, SourceKind, TownshipResult
+from evaluation.rollup import PREVIOUS_SQL, TARGETS_SQL, TOWNSHIPS_SQL, _rounds, current_framework, prefix_range, refresh_statistics, rollup_all, rollup_levels
+from evaluation.services.demo import load_demo_facts, load_demo_round
+from portal.bench import Figure
+from townships.models import Division, Level, Role, School, User
+from townships.services.demo import load_demo_users
+from townships.services.divisions import load_divisions
+
+PERIODS = (2023, 2024)
+TOWNSHIP = "370881109"  # 曲阜市息陬镇: a first-batch pilot with demo schools
+PAGES = {"dashboard": "/dashboard/", "township": f"/dashboard/township/{TOWNSHIP}/"}
+FLOOR = "/bench/floor/"
+WORKERS = 4
+PROCESSES, THREADS = 4, 5
+CLIENTS = PROCESSES * THREADS
+WARMUP_S, MEASURE_S = 2.0, 12.0
+NATIONAL_NOTE = "national: other provinces' result tables generated directly at national size, not from school facts"
+
+
+# --- data ------------------------------------------------------------------------------------
+
+
+def prepare_shandong() -> None:
+    prepare_rollup_data("37")
+    call_command("load_demo", villages_per_township=24, no_users=True, stdout=io.StringIO())
+    load_demo_users()
+    demo_schools = School.objects.filter(is_demo=True, township__code__startswith="37").count()
+    missing = [p for p in PERIODS if SchoolYear.objects.filter(period=p, township__code__startswith="37").count() < demo_schools]
+    if missing:
+        load_demo_facts(province_prefix="37", periods=missing)
+    load_demo_round()
+    for period in PERIODS:  # oldest first, so each year sees the one before it
+        rollup_all(period=period, prefix="37", analyze=True)
+
+
+def _point_stages() -> list[tuple[int, str]]:
+    stages = []
+    for pk, kind, point_stages in ObservationPoint.objects.filter(target__framework=current_framework()).values_list("id", "source_kind", "stages"):
+        if kind == SourceKind.JUDGMENT:
+            continue  # judgments come from inspectors' forms in rounds, which are Shandong's
+        if kind == SourceKind.TOWNSHIP_COLUMN:
+            stages.append((pk, point_stages or "all"))
+        else:
+            stages.extend((pk, s) for s in point_stages.split(","))
+    return stages
+
+
+# Codes starting with 6 are ours: demo schools start with 9 or 8, real identifiers with 1–5.
+NATIONAL_SCHOOLS_SQL = """
+INSERT INTO townships_school (code, name, stage, township_id, is_seat, is_urban, is_urban_quality, is_demo)
+SELECT '6' || LPAD((ROW_NUMBER() OVER (ORDER BY d.code, g.n))::text, 9, '0'),
+       d.name || '第' || g.n || '校（演示）',
+       CASE WHEN g.n = 1 OR g.n %% 3 = 0 THEN 'kindergarten' WHEN g.n = 3 THEN 'junior' ELSE 'primary' END,
+       d.code, g.n <= 3, FALSE, FALSE, TRUE
+FROM townships_division d CROSS JOIN generate_series(1, 27) AS g(n)
+WHERE d.level = 'township' AND d.kind IN ('town', 'xiang') AND LEFT(d.code, 2) = ANY(%(provinces)s)
+ON CONFLICT (code) DO NOTHING
+"""
+
+NATIONAL_SCHOOL_YEARS_SQL = """
+INSERT INTO evaluation_schoolyear (school_id, period, township_id, students, teachers, care_quality_grade, safety_grade, updated_at)
+SELECT s.id, %(period)s, s.township_id, 80 + GET_BYTE(DECODE(MD5(s.code), 'hex'), 0) * 4, 8 + GET_BYTE(DECODE(MD5(s.code), 'hex'), 1) / 8, '', '', NOW()
+FROM townships_school s WHERE LEFT(s.township_id, 2) = ANY(%(provinces)s)
+ON CONFLICT (school_id, period) DO NOTHING
+"""
+
+# A township's strength and each point's draw come from hashes, so verdicts correlate across a
+# township's points and improve year on year, as real ones do; the same every run.
+NATIONAL_POINTS_SQL = """
+WITH ps(point_id, stage) AS (VALUES {values}),
+draw AS (
+  SELECT d.code, ps.point_id, ps.stage,
+         GET_BYTE(DECODE(MD5(d.code), 'hex'), 0) / 255.0 AS strength,
+         GET_BYTE(DECODE(MD5(d.code || ':' || ps.point_id || ':' || ps.stage || ':' || %(period)s), 'hex'), 0) / 255.0 AS noise
+  FROM townships_division d CROSS JOIN ps
+  WHERE d.level = 'township' AND d.kind IN ('town', 'xiang') AND LEFT(d.code, 2) = ANY(%(provinces)s)
+)
+INSERT INTO evaluation_pointresult (division_code, point_id, period, round_key, stage, value, reference, verdict, computed_at)
+SELECT code, point_id, %(period)s, 0, stage, ROUND((strength * 0.6 + noise * 0.4)::numeric, 4), 0.5,
+       CASE WHEN noise < 0.01 THEN 'insufficient'
+            WHEN strength * 0.6 + noise * 0.4 + (%(period)s - 2023) * 0.05 > 0.5 THEN 'attained'
+            ELSE 'not_attained' END,
+       NOW()
+FROM draw
+ON CONFLICT (division_code, point_id, period, round_key, stage) DO NOTHING
+"""
+
+
+def prepare_national() -> str:
+    """The other provinces at national size; returns a note on what was generated."""
+    started = time.perf_counter()
+    load_divisions(provinces=None)
+    provinces = sorted(
+        code for code in Division.objects.filter(level=Level.PROVINCE).exclude(code="37").values_list("code", flat=True)
+        if not TownshipResult.objects.filter(division_code__startswith=code, period=PERIODS[-1]).exists()
+    )
+    if provinces:
+        values = ", ".join(f"({pk}, '{stage}')" for pk, stage in _point_stages())
+        framework = current_framework()
+        with connection.cursor() as cursor:
+            cursor.execute(NATIONAL_SCHOOLS_SQL, {"provinces": provinces})
+            for period in PERIODS:
+                cursor.execute(NATIONAL_SCHOOL_YEARS_SQL, {"provinces": provinces, "period": period})
+                cursor.execute(NATIONAL_POINTS_SQL.format(values=values), {"provinces": provinces, "period": period})
+        refresh_statistics()
+        # From the points on, the roll-up's own statements, province by province.
+        for period in PERIODS:
+            with connection.cursor() as cursor:
+                for province in provinces:
+                    params = {"period": period, **prefix_range(province), "now": _now(), "framework": framework.pk}
+                    cursor.execute(PREVIOUS_SQL, params)
+                    for round_key in [0, *_rounds(period)]:
+                        cursor.execute(TARGETS_SQL, {**params, "round": round_key})
+                        cursor.execute(TOWNSHIPS_SQL, {**params, "round": round_key})
+            for province in provinces:
+                rollup_levels(period=period, prefix=province)
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE evaluation_townshipresult, evaluation_arearesult")
+        refresh_statistics()
+    towns = Division.objects.filter(level=Level.TOWNSHIP).count()
+    return (
+        f"{NATIONAL_NOTE}: {len(provinces)} provinces generated in {time.perf_counter() - started:.0f} s; "
+        f"{towns} township units, {School.objects.count()} schools, {TownshipResult.objects.filter(period=PERIODS[-1], round_key=0).count()} township results {PERIODS[-1]}"
+    )
+
+
+def _now():
+    from django.utils import timezone
+
+    return connection.ops.adapt_datetimefield_value(timezone.now())
+
+
+# --- pages -----------------------------------------------------------------------------------
+
+
+def bench_user() -> User:
+    user, _ = User.objects.update_or_create(
+        username="bench-dashboard", defaults={"role": Role.PROVINCE_STAFF, "unit_id": "37", "is_staff": True}
+    )
+    return user
+
+
+def logged_in_client(user: User) -> Client:
+    # A host the bench settings allow; the bench runs outside the test runner's "testserver".
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(user)
+    return client
+
+
+def queries_per_page(client: Client) -> dict[str, int]:
+    counts = {}
+    for name, path in PAGES.items():
+        assert client.get(path).status_code == 200, f"{path} did not answer 200 in-process"
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(path)
+        assert response.status_code == 200, (path, response.status_code)
+        counts[name] = len(ctx.captured_queries)
+    return counts
+
+
+# --- server and load -------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    auth = quote(db["USER"] or "", safe="") + (":" + quote(db["PASSWORD"], safe="") if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+class Server:
+    """gunicorn on loopback against the bench's database; stopped on exit, also on error."""
+
+    def __init__(self):
+        self.port = _free_port()
+        self.proc = None
+
+    def __enter__(self) -> Server:
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "portal.settings.bench",
+            "DATABASE_URL": _database_url(),
+            # The same key as this process, so the session logged in here is valid there.
+            "DJANGO_SECRET_KEY": settings.SECRET_KEY,
+            "LOG_LEVEL": "WARNING",
+        }
+        env.pop("REDIS_URL", None)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "portal.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
+             "--workers", str(WORKERS), "--worker-class", "sync", "--log-level", "warning"],
+            cwd=settings.BASE_DIR, env=env, start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+                conn.request("GET", "/healthz")
+                if conn.getresponse().status == 200:
+                    return self
+            except OSError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.__exit__(None, None, None)
+                raise RuntimeError("gunicorn did not start answering /healthz")
+            time.sleep(0.2)
+
+    def __exit__(self, *exc) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def _client_process(port: int, path: str, cookie: str, start_at: float, measure_from: float, stop_at: float, queue) -> None:
+    """THREADS closed-loop clients; a process per group of threads so one GIL does not pace them all."""
+    results: list[tuple[float, float, int]] = []
+    lock = threading.Lock()
+
+    def loop():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine = []
+        while time.time() < start_at:
+            time.sleep(0.001)
+        while True:
+            sent = time.time()
+            if sent >= stop_at:
+                break
+            t0 = time.perf_counter()
+            try:
+                conn.request("GET", path, headers={"Cookie": cookie})
+                response = conn.getresponse()
+                response.read()
+                status = response.status
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                status = 0
+            mine.append((sent, time.perf_counter() - t0, status))
+        conn.close()
+        with lock:
+            results.extend(mine)
+
+    threads = [threading.Thread(target=loop) for _ in range(THREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # Only requests sent inside the window and answered before it closed count.
+    window = [(lat, status) for sent, lat, status in results if sent >= measure_from and sent + lat <= stop_at]
+    queue.put(window)
+
+
+def load(port: int, path: str, cookie: str) -> dict:
+    ctx = get_context("fork")
+    queue = ctx.Queue()
+    start_at = time.time() + 0.5
+    measure_from, stop_at = start_at + WARMUP_S, start_at + WARMUP_S + MEASURE_S
+    connections.close_all()  # the children must not share this process's database socket
+    procs = [ctx.Process(target=_client_process, args=(port, path, cookie, start_at, measure_from, stop_at, queue)) for _ in range(PROCESSES)]
+    for p in procs:
+        p.start()
+    window = [item for _ in procs for item in queue.get(timeout=WARMUP_S + MEASURE_S + 120)]
+    for p in procs:
+        p.join()
+    failed = [status for _, status in window if status != 200]
+    if failed or not window:
+        raise RuntimeError(f"{path}: {len(failed)} of {len(window)} answers were not 200 (e.g. {failed[:5]})")
+    latencies = sorted(lat for lat, _ in window)
+    return {
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p95_ms": latencies[max(0, int(len(latencies) * 0.95) - 1)] * 1000,
+        "rps": len(latencies) / MEASURE_S,
+        "requests": len(latencies),
+    }
+
+
+def _print(line: str) -> None:
+    print(f"  dashboard: {line}", flush=True)
+
+
+def dashboard_figures(scale: str) -> list[Figure]:
+    prepare_shandong()
+    user = bench_user()
+    client = logged_in_client(user)
+    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    queries = {"shandong": queries_per_page(client)}
+    runs = {}
+    with Server() as server:
+        _print(f"gunicorn {WORKERS} sync workers on 127.0.0.1:{server.port}, {CLIENTS} clients ({PROCESSES} processes × {THREADS} threads), {WARMUP_S:g} s warm-up + {MEASURE_S:g} s per page")
+        for name, path in {"floor": FLOOR, **PAGES}.items():
+            runs[("shandong", name)] = load(server.port, path, cookie)
+        if scale == "national":
+            if connection.vendor != "postgresql":
+                _print("national scale needs PostgreSQL; measured Shandong only")
+            else:
+                _print(prepare_national())
+                queries["national"] = queries_per_page(client)
+                for name, path in PAGES.items():
+                    runs[("national", name)] = load(server.port, path, cookie)
+    for (where, name), r in runs.items():
+        _print(f"{where:<9} {name:<10} p50 {r['p50_ms']:7.1f} ms  p95 {r['p95_ms']:7.1f} ms  {r['rps']:7.1f} req/s  ({r['requests']} requests)")
+    for where, counts in queries.items():
+        _print(f"{where:<9} queries per page: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    floor, dash, town = runs[("shandong", "floor")], runs[("shandong", "dashboard")], runs[("shandong", "township")]
+    floor_label = f"floor: bare view, 16 × 7 table from one query, {CLIENTS} clients"
+    all_counts = [n for counts in queries.values() for n in counts.values()]
+    equal = len({tuple(c.values()) for c in queries.values()}) == 1
+    figures = [
+        Figure("dashboard.shandong_p50_ms", dash["p50_ms"], "ms", floor["p50_ms"], floor_label),
+        Figure("dashboard.shandong_p95_ms", dash["p95_ms"], "ms", floor["p95_ms"], floor_label + "; target ≤ 100"),
+        Figure("dashboard.shandong_rps", dash["rps"], "req/s", floor["rps"], floor_label, higher_is_better=True),
+        Figure("dashboard.township_shandong_p95_ms", town["p95_ms"], "ms", floor["p95_ms"], floor_label + "; target ≤ 100"),
+        Figure("dashboard.floor_rps", floor["rps"], "req/s", None, "bench/floor/, same server, same clients"),
+        Figure("dashboard.floor_p95_ms", floor["p95_ms"], "ms", None, "bench/floor/, same server, same clients"),
+        Figure("dashboard.ratio_vs_floor", dash["rps"] / floor["rps"], "×", None, "dashboard req/s ÷ floor req/s, Shandong; target ≥ 0.5"),
+    ]
+    if ("national", "dashboard") in runs:
+        nat, nat_town = runs[("national", "dashboard")], runs[("national", "township")]
+        figures += [
+            Figure("dashboard.national_p95_ms", nat["p95_ms"], "ms", dash["p95_ms"], "same page at Shandong scale; target ≤ 250; " + NATIONAL_NOTE),
+            Figure("dashboard.township_national_p95_ms", nat_town["p95_ms"], "ms", town["p95_ms"], "same page at Shandong scale; target ≤ 250; " + NATIONAL_NOTE),
+        ]
+    figures.append(
+        Figure("dashboard.queries_per_page", max(all_counts), "queries", None,
+               "max over pages and scales: " + "; ".join(f"{w} " + "/".join(f"{k} {v}" for k, v in c.items()) for w, c in queries.items())
+               + ("" if equal else " — NOT equal across scales") + "; target ≤ 15")
+    )
+    return figures

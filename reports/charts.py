@@ -1,0 +1,71 @@
+"""Charts drawn on the server as SVG, for PDF reports (WeasyPrint runs no JavaScript) — the
+browser pages draw the same figures with ECharts."""
+from __future__ import annotations
+
+from django.utils.html import escape
+
+PALETTE = ("#1f6f8b", "#e07a1f", "#3a9d5d", "#b23a48", "#6c4f9c", "#8c6d1f", "#2b8cbe", "#333333")
+
+
+def share_colour(share: float | None) -> str:
+    """Red → amber → green by share; grey when there is nothing to count."""
+    if share is None:
+        return "#e8e8e8"
+    if share < 0.25:
+        return "#f4c7c3"
+    if share < 0.5:
+        return "#fbe3b4"
+    if share < 0.75:
+        return "#d9ead3"
+    return "#a8d5a2"
+
+
+def bar_chart(labels: list[str], shares: list[float | None], *, width: int = 640, bar_height: int = 22, goal: float | None = None) -> str:
+    """Horizontal bars, one per label, of a share in 0..1 with its percentage written beside."""
+    left, right = 150, 60
+    plot = width - left - right
+    height = bar_height * len(labels) + 30
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="Noto Sans CJK SC, sans-serif" font-size="12">']
+    for i, (label, share) in enumerate(zip(labels, shares)):
+        y = 10 + i * bar_height
+        w = 0 if share is None else plot * max(0.0, min(share, 1.0))
+        parts.append(f'<text x="{left - 6}" y="{y + bar_height * 0.65:.1f}" text-anchor="end">{escape(label)}</text>')
+        parts.append(f'<rect x="{left}" y="{y + 3}" width="{plot}" height="{bar_height - 6}" fill="#f0f0f0"/>')
+        parts.append(f'<rect x="{left}" y="{y + 3}" width="{w:.1f}" height="{bar_height - 6}" fill="{PALETTE[0]}"/>')
+        text = "—" if share is None else f"{share * 100:.1f}%"
+        parts.append(f'<text x="{left + plot + 6}" y="{y + bar_height * 0.65:.1f}">{text}</text>')
+    if goal is not None:
+        x = left + plot * goal
+        parts.append(f'<line x1="{x:.1f}" y1="6" x2="{x:.1f}" y2="{height - 18}" stroke="#b23a48" stroke-dasharray="4 3"/>')
+        parts.append(f'<text x="{x:.1f}" y="{height - 4}" text-anchor="middle" fill="#b23a48">{goal * 100:.0f}%</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def line_chart(periods: list[int], series: list[tuple[str, list[float | None]]], *, width: int = 640, height: int = 260) -> str:
+    """Shares (0..1) by school year, one line per series, with a legend below."""
+    left, right, top, bottom = 40, 20, 10, 70
+    pw, ph = width - left - right, height - top - bottom
+    n = max(len(periods) - 1, 1)
+
+    def xy(i: int, v: float) -> tuple[float, float]:
+        return left + pw * i / n, top + ph * (1 - v)
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="Noto Sans CJK SC, sans-serif" font-size="11">']
+    for v in (0, 0.25, 0.5, 0.75, 1):
+        _, y = xy(0, v)
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + pw}" y2="{y:.1f}" stroke="#ddd"/><text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{v * 100:.0f}%</text>')
+    for i, p in enumerate(periods):
+        x, _ = xy(i, 0)
+        parts.append(f'<text x="{x:.1f}" y="{top + ph + 14}" text-anchor="middle">{p}</text>')
+    for k, (label, values) in enumerate(series):
+        colour = PALETTE[k % len(PALETTE)]
+        points = [xy(i, v) for i, v in enumerate(values) if v is not None]
+        if len(points) > 1:
+            parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="{3 if k == len(series) - 1 else 1.5}" points="' + " ".join(f"{x:.1f},{y:.1f}" for x, y in points) + '"/>')
+        for x, y in points:
+            parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{colour}"/>')
+        lx, ly = left + (k % 4) * (pw / 4), top + ph + 32 + (k // 4) * 16
+        parts.append(f'<rect x="{lx:.1f}" y="{ly - 8}" width="10" height="10" fill="{colour}"/><text x="{lx + 14:.1f}" y="{ly + 1}">{escape(label)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)

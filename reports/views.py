@@ -1,0 +1,194 @@
+"""Dashboards, township pages, their XLSX and PDF exports, and the approved map. Thin: each
+view parses its filters through the jurisdiction and calls one selector."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from townships.jurisdiction import is_staff_role, jurisdiction_for
+from townships.models import Role
+
+from . import charts, selectors
+from .exports import area_tables, township_tables, workbook
+from .models import MapLayer
+from .services import MapRefused, upload_map
+from .tilemap import tiles
+
+
+def _staff(request) -> bool:
+    return request.user.is_superuser or is_staff_role(request.user.role)
+
+
+def _area_context(request, area_code: str | None = None) -> dict:
+    if not _staff(request):
+        raise Http404
+    jurisdiction = jurisdiction_for(request)
+    f = selectors.parse_filters(request.GET, jurisdiction, area_code=area_code)
+    ctx = selectors.area_dashboard(f)
+    level = len(f.area.code)
+    ctx["townships"] = selectors.county_townships(f) if level == 6 else None
+    if level == 2:
+        ctx["ranking"] = selectors.rankings(f, width=6)
+    elif level == 4:
+        ctx["ranking"] = sorted(ctx["children"], key=lambda r: (-(r.share(0) or 0), r.code))
+    else:
+        ctx["ranking"] = []
+    if level == 6:
+        ctx["missing"] = selectors.missing_uploads(f)
+    ctx.update(filters=f, level=level, stage_labels=selectors.stage_labels(), populations_labels=selectors.population_labels(f))
+    ctx["trend_data"] = {
+        "periods": [t["period"] for t in ctx["trend"]],
+        "series": [{"name": label, "data": [None if t["shares"][i] is None else round(t["shares"][i] * 100, 1) for t in ctx["trend"]]}
+                   for i, label in enumerate([*(f"{_('Target')} {n}" for n, _name in ctx["targets"]), _("all seven")])],
+    }
+    ctx["perms_province"] = request.user.is_superuser or request.user.role == Role.PROVINCE_STAFF
+    return ctx
+
+
+@login_required
+def dashboard(request):
+    if request.user.role == Role.INSPECTOR and not request.user.is_superuser:
+        return redirect("evaluation:forms")
+    code = request.GET.get("area", "")
+    if len(code) == 9:
+        return redirect("reports:township", code=code)
+    ctx = _area_context(request)
+    if ctx["level"] == 2:
+        ctx["tiles"] = tiles(ctx["children"])
+        ctx["map_layer"] = MapLayer.objects.filter(is_active=True).values("pk", "name", "approval_number").first()
+    ctx["breadcrumbs"] = _breadcrumbs(ctx["filters"].area, jurisdiction_for(request))
+    return render(request, "reports/dashboard.html", ctx)
+
+
+def _breadcrumbs(division, jurisdiction) -> list:
+    chain = []
+    node = division
+    while node is not None:
+        chain.append(node)
+        node = node.parent if node.parent_id else None
+    return [d for d in reversed(chain) if jurisdiction.covers(d.code) and d.level != "country"]
+
+
+@login_required
+def dashboard_xlsx(request):
+    ctx = _area_context(request)
+    f = ctx["filters"]
+    title = _("%(area)s · school year %(period)s") % {"area": f.area.name, "period": f.period}
+    return _download(workbook(area_tables(ctx, f), title=title), f"dashboard-{f.area.code}-{f.period}.xlsx",
+                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@login_required
+def dashboard_pdf(request):
+    ctx = _area_context(request)
+    f = ctx["filters"]
+    labels = [name for _n, name in ctx["targets"]] + [_("all seven")]
+    ctx["bar_svg"] = charts.bar_chart(labels, [s for _n, _a, s in ctx["total"].cells], goal=ctx["scorecard"]["goal_share"])
+    ctx["trend_svg"] = charts.line_chart([t["period"] for t in ctx["trend"]], [
+        (label, [t["shares"][i] for t in ctx["trend"]]) for i, label in enumerate(labels)
+    ])
+    ctx["tables"] = area_tables(ctx, f)
+    ctx["colour"] = charts.share_colour
+    html = render_to_string("reports/pdf/area.html", ctx, request=request)
+    return _download(_pdf(html, request), f"report-{f.area.code}-{f.period}.pdf", "application/pdf")
+
+
+def _township_context(request, code: str) -> dict:
+    jurisdiction = jurisdiction_for(request)
+    town = selectors.township_in(jurisdiction, code)
+    # The filters of the county the 乡镇 is in (same year, round, stage choices as its dashboard).
+    f = selectors.parse_filters(request.GET, _widened(jurisdiction, town), area=town.parent, populations=False)
+    ctx = selectors.township_page(town, f)
+    ctx.update(filters=f, stage_labels=selectors.stage_labels())
+    return ctx
+
+
+def _widened(jurisdiction, town):
+    """Inspectors see the 乡镇 they are assigned to; the county's filter lists (years, rounds) are
+    read for that 乡镇's page only, never its county's figures."""
+    from townships.jurisdiction import Jurisdiction
+
+    if jurisdiction.covers(town.parent_id):
+        return jurisdiction
+    return Jurisdiction(frozenset({town.parent_id}))
+
+
+@login_required
+def township(request, code: str):
+    ctx = _township_context(request, code)
+    ctx["breadcrumbs"] = _breadcrumbs(ctx["town"], jurisdiction_for(request))
+    return render(request, "reports/township.html", ctx)
+
+
+@login_required
+def township_xlsx(request, code: str):
+    ctx = _township_context(request, code)
+    f = ctx["filters"]
+    title = _("%(area)s · school year %(period)s") % {"area": ctx["town"].name, "period": f.period}
+    return _download(workbook(township_tables(ctx), title=title), f"township-{code}-{f.period}.xlsx",
+                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@login_required
+def township_pdf(request, code: str):
+    ctx = _township_context(request, code)
+    f = ctx["filters"]
+    names = ctx["target_names"]
+    scores = [(float(t.score) / 100 if t.score is not None else None) for _n, t in sorted(ctx["targets"].items())]
+    ctx["bar_svg"] = charts.bar_chart([f"{n} {names.get(n, '')}" for n in sorted(ctx["targets"])], scores)
+    ctx["tables"] = township_tables(ctx)
+    html = render_to_string("reports/pdf/township.html", ctx, request=request)
+    return _download(_pdf(html, request), f"township-{code}-{f.period}.pdf", "application/pdf")
+
+
+def _pdf(html: str, request) -> bytes:
+    from weasyprint import HTML
+
+    # No base_url: a report needs nothing but its own HTML and inline SVG, and fetches nothing.
+    return HTML(string=html).write_pdf()
+
+
+def _download(content: bytes, filename: str, content_type: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@login_required
+def map_geojson(request):
+    if not _staff(request):
+        raise Http404
+    layer = MapLayer.objects.filter(is_active=True).first()
+    if layer is None:
+        raise Http404
+    return HttpResponse(layer.geojson, content_type="application/geo+json")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def map_upload(request):
+    if not (request.user.is_superuser or request.user.role == Role.PROVINCE_STAFF):
+        raise Http404
+    error = None
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        try:
+            if upload is None:
+                raise MapRefused(_("Choose a GeoJSON file."))
+            # Read one byte past the limit: enough for the service to refuse a larger file.
+            content = upload.read(settings.MAP_MAX_BYTES + 1)
+            layer = upload_map(user=request.user, name=request.POST.get("name", ""), approval_number=request.POST.get("approval_number", ""), content=content)
+        except MapRefused as exc:
+            error = str(exc)
+        else:
+            messages.success(request, _("The map %(name)s is now used on the dashboard.") % {"name": layer})
+            return redirect("reports:dashboard")
+    layers = MapLayer.objects.select_related("uploaded_by")[:20]
+    return render(request, "reports/map_upload.html", {"error": error, "layers": layers}, status=400 if error else 200)
