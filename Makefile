@@ -43,5 +43,5 @@ lock:
 	  /tmp/qzzj-lock/bin/pip freeze ) > requirements.lock
 
 messages:
-	cd $(CURDIR) && $(PY) manage.py makemessages -l zh_Hans --no-obsolete -i ".venv/*" -i "staticfiles/*"
+	cd $(CURDIR) && $(PY) manage.py makemessages -l zh_Hans --no-obsolete -i ".venv/*" -i "staticfiles/*" -i "tests/*" -i "node_modules/*"
 	$(PY) manage.py compilemessages -l zh_Hans -i ".venv"

@@ -62,7 +62,7 @@ def area_tables(ctx: dict, filters) -> list[Table]:
 
 def township_tables(ctx: dict) -> list[Table]:
     def num(v):
-        return "" if v is None else float(v)
+        return "" if v is None else round(float(v), 4)
 
     tables = [Table(
         title=_("Observation points"),
