@@ -67,6 +67,8 @@ WHERE evaluation_pointresult.value IS DISTINCT FROM EXCLUDED.value
 
 
 def _school_point_sql(point: ObservationPoint) -> str:
+    """One point as its own statement — the reading of the rules the combined statement below is
+    built from; kept for a point computed alone (debugging, other tools)."""
     x = f"c_{point.column}" if point.source_kind == SourceKind.SCHOOL_COLUMN else "helped"
     d = f"c_{point.denominator}" if point.denominator else "NULL"
     stages = ", ".join(f"'{s}'" for s in point.stage_list)
@@ -126,6 +128,22 @@ WHERE 1 = 1
 
 
 def _township_point_sql(point: ObservationPoint) -> str:
+    """One township point as its own statement (see `_school_point_sql`)."""
+    value, reference, verdict = _township_point_exprs(point)
+    stage = point.stages or "all"
+    return f"""
+INSERT INTO evaluation_pointresult (division_code, point_id, period, round_key, stage, value, reference, verdict, computed_at)
+SELECT d.code, %(point)s, %(period)s, 0, '{stage}', {value}, {reference}, {verdict}, %(now)s
+FROM townships_division d
+LEFT JOIN evaluation_townshipyear cur ON cur.township_id = d.code AND cur.period = %(period)s
+LEFT JOIN evaluation_townshipyear prev ON prev.township_id = d.code AND prev.period = %(period)s - 1
+WHERE d.level = 'township' AND d.kind IN ('town', 'xiang') AND d.code >= %(lo)s AND d.code < %(hi)s
+{UPSERT}
+"""
+
+
+def _township_point_exprs(point: ObservationPoint) -> tuple[str, str, str]:
+    """Value, reference and verdict of a township point over `cur` and `prev` (TownshipYear)."""
     def rate(alias):
         num = _numeric(TownshipYear, point.column, alias)
         if not point.denominator:
@@ -133,7 +151,6 @@ def _township_point_sql(point: ObservationPoint) -> str:
         den = _numeric(TownshipYear, point.denominator, alias)
         return f"(CASE WHEN {den} > 0 THEN {num} / {den} END)"
 
-    stage = point.stages or "all"
     if point.rule == RuleKind.TREND:
         reference = rate("prev")
         verdict = f"CASE WHEN {rate('cur')} IS NULL OR {reference} IS NULL THEN 'insufficient' WHEN {rate('cur')} > {reference} THEN 'attained' ELSE 'not_attained' END"
@@ -143,23 +160,153 @@ def _township_point_sql(point: ObservationPoint) -> str:
         if point.rule == RuleKind.THRESHOLD and point.denominator:
             too_few = f"WHEN {_numeric(TownshipYear, point.denominator, 'cur')} < {int(settings.SURVEY_MIN_VALID)} THEN 'insufficient' "
         verdict = f"CASE WHEN {rate('cur')} IS NULL THEN 'insufficient' {too_few}WHEN {_pass(point, rate('cur'))} THEN 'attained' ELSE 'not_attained' END"
-    return f"""
-INSERT INTO evaluation_pointresult (division_code, point_id, period, round_key, stage, value, reference, verdict, computed_at)
-SELECT d.code, %(point)s, %(period)s, 0, '{stage}', {rate('cur')}, {reference}, {verdict}, %(now)s
-FROM townships_division d
-LEFT JOIN evaluation_townshipyear cur ON cur.township_id = d.code AND cur.period = %(period)s
-LEFT JOIN evaluation_townshipyear prev ON prev.township_id = d.code AND prev.period = %(period)s - 1
-WHERE d.level = 'township' AND d.kind IN ('town', 'xiang') AND d.code >= %(lo)s AND d.code < %(hi)s
-{UPSERT}
+    return rate("cur"), reference, verdict
+
+
+# --- All points of a framework in one statement ------------------------------------------------
+# The base rows are grouped twice — by (township, stage) over the schools that count, and by
+# (county, stage) over the urban schools for the references — each grouping computing every
+# point's aggregate as its own column. One INSERT then unfolds the columns into a row per
+# township, point and stage. Two passes over the base rows whatever the number of points, and
+# the result table written once.
+
+
+def _school_x(point: ObservationPoint) -> tuple[str, str]:
+    x = f"c_{point.column}" if point.source_kind == SourceKind.SCHOOL_COLUMN else "helped"
+    d = f"c_{point.denominator}" if point.denominator else "NULL"
+    return x, d
+
+
+def _agg_of(point: ObservationPoint, x: str, d: str) -> str:
+    """`_agg` over given expressions: the same aggregate, read off other columns."""
+    if point.aggregation == Aggregation.RATIO_OF_SUMS:
+        return f"SUM(CASE WHEN {d} IS NOT NULL THEN {x} END) / NULLIF(SUM(CASE WHEN {x} IS NOT NULL THEN {d} END), 0)"
+    if point.aggregation == Aggregation.WEIGHTED_MEAN:
+        return f"SUM({x} * students) / NULLIF(SUM(CASE WHEN {x} IS NOT NULL THEN students END), 0)"
+    return f"AVG({x})"
+
+
+def _town_columns(point: ObservationPoint, i: int) -> list[str]:
+    x, d = _school_x(point)
+    if point.aggregation == Aggregation.ALL_PASS:
+        value = f"SUM(CASE WHEN {_pass(point, x)} THEN 1.0 ELSE 0.0 END) / COUNT(*)"
+        if point.source_kind == SourceKind.HELP:
+            value = f"MIN({x})"
+        return [f"{value} AS v{i}", f"COUNT({x}) AS nx{i}"]
+    return [f"{_agg_of(point, x, d)} AS v{i}"]
+
+
+def _ref_column(point: ObservationPoint, i: int) -> str | None:
+    if point.aggregation == Aggregation.ALL_PASS or point.rule not in (RuleKind.URBAN_GAP, RuleKind.QUALITY_GAP):
+        return None
+    x, d = _school_x(point)
+    if point.rule == RuleKind.QUALITY_GAP:
+        # Only the quality schools: the others' values are blanked, which every aggregate skips.
+        x = f"(CASE WHEN is_urban_quality THEN {x} END)"
+        d = f"(CASE WHEN is_urban_quality THEN {d} END)" if d != "NULL" else d
+    return f"{_agg_of(point, x, d)} AS r{i}"
+
+
+def _school_arm(point: ObservationPoint, i: int) -> str:
+    """A point's rows from the grouped tables: value, reference and verdict as `_school_point_sql`."""
+    stages = ", ".join(f"'{s}'" for s in point.stage_list)
+    value = f"t.v{i}"
+    if point.aggregation == Aggregation.ALL_PASS:
+        reference = "NULL"
+        verdict = (
+            f"CASE WHEN t.n IS NULL THEN 'insufficient' WHEN t.nx{i} < t.n THEN 'insufficient' "
+            f"WHEN {value} >= 1 THEN 'attained' ELSE 'not_attained' END"
+        )
+    else:
+        if point.rule in (RuleKind.URBAN_GAP, RuleKind.QUALITY_GAP):
+            reference = f"r.r{i}"
+            if point.rule == RuleKind.URBAN_GAP:
+                decide = f"WHEN {reference} IS NULL THEN 'insufficient' WHEN {value} >= {reference} THEN 'attained'"
+            else:
+                decide = (
+                    f"WHEN {reference} IS NULL OR {reference} = 0 THEN 'insufficient' "
+                    f"WHEN ({reference} - {value}) / {reference} < {float(point.threshold)} THEN 'attained'"
+                )
+        else:
+            reference = f"{float(point.threshold)}" if point.threshold is not None else "NULL"
+            decide = "WHEN " + _pass(point, value) + " THEN 'attained'"
+        verdict = f"CASE WHEN {value} IS NULL THEN 'insufficient' {decide} ELSE 'not_attained' END"
+    return (
+        f"SELECT b.code AS code, {int(point.pk)} AS point_id, st.stage AS stage, {value} AS value, {reference} AS reference, {verdict} AS verdict\n"
+        f"FROM rollup_towns b JOIN rollup_stages st ON st.stage IN ({stages})\n"
+        "LEFT JOIN rollup_town t ON t.code = b.code AND t.stage = st.stage\n"
+        "LEFT JOIN rollup_ref r ON r.county = b.county AND r.stage = st.stage\n"
+        "WHERE 1 = 1"
+    )
+
+
+def _township_arm(point: ObservationPoint) -> str:
+    value, reference, verdict = _township_point_exprs(point)
+    stage = point.stages or "all"
+    return (
+        f"SELECT d.code AS code, {int(point.pk)} AS point_id, '{stage}' AS stage, {value} AS value, {reference} AS reference, {verdict} AS verdict\n"
+        "FROM rollup_towns d\n"
+        "LEFT JOIN evaluation_townshipyear cur ON cur.township_id = d.code AND cur.period = %(period)s\n"
+        "LEFT JOIN evaluation_townshipyear prev ON prev.township_id = d.code AND prev.period = %(period)s - 1"
+    )
+
+
+# The previous year's value joins in as the row is written: no second pass rewriting every row.
+POINTS_UPSERT = """
+ON CONFLICT (division_code, point_id, period, round_key, stage)
+DO UPDATE SET value = EXCLUDED.value, reference = EXCLUDED.reference, verdict = EXCLUDED.verdict,
+              previous_value = EXCLUDED.previous_value, computed_at = EXCLUDED.computed_at
+WHERE evaluation_pointresult.value IS DISTINCT FROM EXCLUDED.value
+   OR evaluation_pointresult.reference IS DISTINCT FROM EXCLUDED.reference
+   OR evaluation_pointresult.verdict <> EXCLUDED.verdict
+   OR evaluation_pointresult.previous_value IS DISTINCT FROM EXCLUDED.previous_value
 """
 
 
-def _base_rows_sql() -> str:
+def _points_sql(points: list[ObservationPoint]) -> list[str]:
+    """The statements computing every data point of `points`: the two groupings, then the write."""
+    school = [p for p in points if p.source_kind in (SourceKind.SCHOOL_COLUMN, SourceKind.HELP)]
+    township = [p for p in points if p.source_kind == SourceKind.TOWNSHIP_COLUMN]
+    town_cols = [c for i, p in enumerate(school) for c in _town_columns(p, i)]
+    ref_cols = [c for i, p in enumerate(school) if (c := _ref_column(p, i))]
+    arms = [_school_arm(p, i) for i, p in enumerate(school)] + [_township_arm(p) for p in township]
+    statements = [
+        "CREATE TEMP TABLE rollup_towns AS SELECT d.code AS code, SUBSTR(d.code, 1, 6) AS county FROM townships_division d "
+        "WHERE d.level = 'township' AND d.kind IN ('town', 'xiang') AND d.code >= %(lo)s AND d.code < %(hi)s",
+        "CREATE TEMP TABLE rollup_town AS SELECT code, stage, COUNT(*) AS n"
+        + "".join(f", {c}" for c in town_cols)
+        + " FROM rollup_rows WHERE counted = 1 GROUP BY code, stage",
+        "CREATE TEMP TABLE rollup_ref AS SELECT county, stage"
+        + "".join(f", {c}" for c in ref_cols)
+        + " FROM rollup_rows WHERE is_urban GROUP BY county, stage",
+    ]
+    if not arms:
+        return statements
+    union = "\nUNION ALL\n".join(arms)
+    statements.append(f"""
+WITH x AS (
+{union}
+)
+INSERT INTO evaluation_pointresult (division_code, point_id, period, round_key, stage, value, reference, verdict, previous_value, computed_at)
+SELECT x.code, x.point_id, %(period)s, 0, x.stage, x.value, x.reference, x.verdict, prev.value, %(now)s
+FROM x LEFT JOIN evaluation_pointresult prev
+  ON prev.division_code = x.code AND prev.point_id = x.point_id AND prev.period = %(period)s - 1 AND prev.round_key = 0 AND prev.stage = x.stage
+WHERE 1 = 1
+{POINTS_UPSERT}
+""")
+    return statements
+
+
+def _base_rows_sql(points: list[ObservationPoint] | None = None) -> str:
     """One pass over SchoolYear ⋈ School for the area: every school-year once per stage it counts
     for, every fact as a number, whether it counts for its township (seat school, or any school
     in a 全域提升 township) and whether it is helped. Each point's statement reads this."""
     facts = [f.name for f in SchoolYear._meta.concrete_fields if f.name not in ("id", "school", "period", "township", "updated_at", "updated_by_import")]
-    columns = ", ".join(f"{_numeric(SchoolYear, f, 'sy')} AS c_{f}" for f in facts)
+    if points is not None:
+        # Only the facts the points read: a narrower table to write and to group.
+        used = {c for p in points if p.source_kind == SourceKind.SCHOOL_COLUMN for c in (p.column, p.denominator) if c}
+        facts = [f for f in facts if f in used]
+    columns = "".join(f", {_numeric(SchoolYear, f, 'sy')} AS c_{f}" for f in facts)
     return f"""
 CREATE TEMP TABLE rollup_rows AS
 WITH sm(school_stage, stage) AS (VALUES {_stage_values()}),
@@ -168,23 +315,34 @@ whole AS (
   WHERE pt.phase = 'whole' AND NOT EXISTS (
     SELECT 1 FROM townships_pilottownship p2 JOIN townships_pilotbatch b2 ON b2.id = p2.batch_id
     WHERE p2.township_id = pt.township_id AND b2.year > pb.year)
+),
+helped AS (
+  SELECT DISTINCT h.helped_id AS school_id FROM evaluation_helprelation h WHERE h.period = %(period)s
 )
 SELECT sy.township_id AS code, SUBSTR(sy.township_id, 1, 6) AS county, sm.stage AS stage,
        CASE WHEN s.is_seat OR sy.township_id IN (SELECT code FROM whole) THEN 1 ELSE 0 END AS counted,
        s.is_urban AS is_urban, s.is_urban_quality AS is_urban_quality, sy.students * 1.0 AS students,
-       (CASE WHEN EXISTS (SELECT 1 FROM evaluation_helprelation h WHERE h.helped_id = s.id AND h.period = sy.period) THEN 1.0 ELSE 0.0 END) AS helped,
+       (CASE WHEN hp.school_id IS NOT NULL THEN 1.0 ELSE 0.0 END) AS helped
        {columns}
 FROM evaluation_schoolyear sy
 JOIN townships_school s ON s.id = sy.school_id
 JOIN sm ON sm.school_stage = s.stage
+LEFT JOIN helped hp ON hp.school_id = s.id
 WHERE sy.period = %(period)s AND sy.township_id >= %(lo)s AND sy.township_id < %(hi)s
 """
 
 
-def _create_base(cursor, params) -> None:
-    cursor.execute("DROP TABLE IF EXISTS rollup_rows")
-    cursor.execute("DROP TABLE IF EXISTS rollup_stages")
-    cursor.execute(_base_rows_sql(), params)
+TEMP_TABLES = ("rollup_rows", "rollup_stages", "rollup_towns", "rollup_town", "rollup_ref")
+
+
+def _drop_temp(cursor) -> None:
+    for table in TEMP_TABLES:
+        cursor.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def _create_base(cursor, params, points=None) -> None:
+    _drop_temp(cursor)
+    cursor.execute(_base_rows_sql(points), params)
     cursor.execute(f"CREATE TEMP TABLE rollup_stages AS WITH sm(school_stage, stage) AS (VALUES {_stage_values()}) SELECT DISTINCT stage FROM sm")
     if connection.vendor == "postgresql":
         # Without statistics the planner takes the fresh table for tiny and nests its loops.
@@ -200,27 +358,31 @@ def point_sql(point: ObservationPoint) -> str | None:
     return None  # judgments come from submitted forms
 
 
+def _tune(cursor) -> None:
+    """Sorts and hashes of a province's rows fit in memory rather than spilling to disk (the
+    default 4 MB did); for this transaction only."""
+    if connection.vendor == "postgresql":
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+
+
 @transaction.atomic
 def rollup_points(*, framework, period: int, prefix: str) -> int:
     """Recompute every data point of `framework` for the 乡镇 under `prefix` (a county, city or
-    province code). Returns the number of statements run (one per point)."""
+    province code), with last year's value beside each. Returns the number of statements run —
+    the same whatever the number of points and townships."""
     from django.utils import timezone
 
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    statements = 0
-    params = {"period": period, **prefix_range(prefix)}
+    params = {"period": period, **prefix_range(prefix), "now": now}
+    points = [p for p in ObservationPoint.objects.filter(target__framework=framework).order_by("pk") if p.source_kind != SourceKind.JUDGMENT]
+    statements = _points_sql(points)
     with connection.cursor() as cursor:
-        _create_base(cursor, params)
-        for point in ObservationPoint.objects.filter(target__framework=framework):
-            sql = point_sql(point)
-            if sql:
-                cursor.execute(sql, {**params, "point": point.pk, "now": now})
-                statements += 1
-        cursor.execute("DROP TABLE rollup_rows")
-        cursor.execute("DROP TABLE rollup_stages")
-    return statements
-
-
+        _tune(cursor)
+        _create_base(cursor, params, points)
+        for sql in statements:
+            cursor.execute(sql, params)
+        _drop_temp(cursor)
+    return len(statements)
 
 
 def current_framework():

@@ -35,12 +35,12 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from evaluation.bench_rollup import _prepare as prepare_rollup_data
-from evaluation.models import ObservationPoint, SchoolYear, SourceKind, TownshipResult
+from evaluation.models import ObservationPoint, PointResult, SchoolYear, SourceKind, TownshipResult
 from evaluation.rollup import PREVIOUS_SQL, TARGETS_SQL, TOWNSHIPS_SQL, _rounds, current_framework, prefix_range, refresh_statistics, rollup_all, rollup_levels
 from evaluation.services.demo import load_demo_facts, load_demo_round
 from portal.bench import Figure
@@ -73,6 +73,8 @@ def prepare_shandong() -> None:
     load_demo_round()
     for period in PERIODS:  # oldest first, so each year sees the one before it
         rollup_all(period=period, prefix="37", analyze=True)
+    assert School.objects.filter(township_id=TOWNSHIP).exists(), f"{TOWNSHIP} has no schools"
+    assert PointResult.objects.filter(division_code=TOWNSHIP, period=PERIODS[-1]).exists(), f"{TOWNSHIP} has no point results"
 
 
 def _point_stages() -> list[tuple[int, str]]:
@@ -136,34 +138,42 @@ def prepare_national() -> str:
         code for code in Division.objects.filter(level=Level.PROVINCE).exclude(code="37").values_list("code", flat=True)
         if not TownshipResult.objects.filter(division_code__startswith=code, period=PERIODS[-1]).exists()
     )
+    timing = "already loaded"
     if provinces:
-        values = ", ".join(f"({pk}, '{stage}')" for pk, stage in _point_stages())
-        framework = current_framework()
-        with connection.cursor() as cursor:
-            cursor.execute(NATIONAL_SCHOOLS_SQL, {"provinces": provinces})
-            for period in PERIODS:
-                cursor.execute(NATIONAL_SCHOOL_YEARS_SQL, {"provinces": provinces, "period": period})
-                cursor.execute(NATIONAL_POINTS_SQL.format(values=values), {"provinces": provinces, "period": period})
-        refresh_statistics()
-        # From the points on, the roll-up's own statements, province by province.
-        for period in PERIODS:
-            with connection.cursor() as cursor:
-                for province in provinces:
-                    params = {"period": period, **prefix_range(province), "now": _now(), "framework": framework.pk}
-                    cursor.execute(PREVIOUS_SQL, params)
-                    for round_key in [0, *_rounds(period)]:
-                        cursor.execute(TARGETS_SQL, {**params, "round": round_key})
-                        cursor.execute(TOWNSHIPS_SQL, {**params, "round": round_key})
-            for province in provinces:
-                rollup_levels(period=period, prefix=province)
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE evaluation_townshipresult, evaluation_arearesult")
-        refresh_statistics()
+        generated = _generate(provinces)
+        timing = f"{len(provinces)} provinces in {time.perf_counter() - started:.0f} s (schools, school years, points {generated:.0f} s)"
     towns = Division.objects.filter(level=Level.TOWNSHIP).count()
-    return (
-        f"{NATIONAL_NOTE}: {len(provinces)} provinces generated in {time.perf_counter() - started:.0f} s; "
-        f"{towns} township units, {School.objects.count()} schools, {TownshipResult.objects.filter(period=PERIODS[-1], round_key=0).count()} township results {PERIODS[-1]}"
-    )
+    results = TownshipResult.objects.filter(period=PERIODS[-1], round_key=0).count()
+    return f"{NATIONAL_NOTE}: {timing}; {towns} township units, {School.objects.count()} schools, {results} township results {PERIODS[-1]}"
+
+
+@transaction.atomic  # all or nothing: a half-generated province would be skipped the next time
+def _generate(provinces: list[str]) -> float:
+    started = time.perf_counter()
+    values = ", ".join(f"({pk}, '{stage}')" for pk, stage in _point_stages())
+    with connection.cursor() as cursor:
+        cursor.execute(NATIONAL_SCHOOLS_SQL, {"provinces": provinces})
+        for period in PERIODS:
+            cursor.execute(NATIONAL_SCHOOL_YEARS_SQL, {"provinces": provinces, "period": period})
+            cursor.execute(NATIONAL_POINTS_SQL.format(values=values), {"provinces": provinces, "period": period})
+    generated = time.perf_counter() - started
+    refresh_statistics()
+    # From the points on, the roll-up's own statements, province by province.
+    framework = current_framework()
+    for period in PERIODS:
+        with connection.cursor() as cursor:
+            for province in provinces:
+                params = {"period": period, **prefix_range(province), "now": _now(), "framework": framework.pk}
+                cursor.execute(PREVIOUS_SQL, params)
+                for round_key in [0, *_rounds(period)]:
+                    cursor.execute(TARGETS_SQL, {**params, "round": round_key})
+                    cursor.execute(TOWNSHIPS_SQL, {**params, "round": round_key})
+        for province in provinces:
+            rollup_levels(period=period, prefix=province)
+    refresh_statistics()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE evaluation_townshipresult, evaluation_arearesult")
+    return generated
 
 
 def _now():

@@ -25,7 +25,7 @@ def load_area(prefix: str) -> None:
     load_demo_schools(province_prefix=prefix, villages_per_township=1)
     load_demo_facts(province_prefix=prefix, periods=(2023, 2024))
     for period in (2023, 2024):
-        rollup_all(period=period, prefix="37")
+        rollup_all(period=period, prefix="37", analyze=True)  # fresh planner statistics after the bulk load
 
 
 @pytest.fixture

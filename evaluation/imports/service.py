@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from evaluation.locks import locked
 from evaluation.models import ConfirmedFlag, HelpRelation, ImportRun, ImportStatus, SchoolYear, TownshipYear
 from townships.jurisdiction import Jurisdiction
 from townships.models import Division, Level, School
@@ -257,9 +258,35 @@ def _evaluate(data: bytes, jurisdiction: Jurisdiction, run: ImportRun | None) ->
         if sheet is not None and not any(e.row is None for e in sheet.errors):
             before = len(sheet.errors)
             outcome = DIFFERS[kind](sheet, ctx)
+            _refuse_locked(outcome)
             errors.extend(sheet.errors[before:])
             outcomes.append(outcome)
     return Outcome(sheets=outcomes, errors=errors)
+
+
+# Which record fields place a row of each period-bound sheet (township code, school year).
+LOCK_KEYS = {
+    c.SCHOOL_YEARS.kind: ("_township", "period"),
+    c.TOWNSHIP_YEARS.kind: ("township_code", "period"),
+    c.HELP_RELATIONS.kind: ("_township", "period"),
+}
+
+
+def _refuse_locked(outcome: SheetOutcome) -> None:
+    """A row that would change data locked by an approval is an error naming the lock; rows whose
+    locked values are unchanged are not (they are neither new nor changed)."""
+    fields = LOCK_KEYS.get(outcome.parsed.spec.kind)
+    if fields is None:
+        return
+    rows = outcome.new + outcome.changed
+    locks = locked((r[fields[0]], r[fields[1]]) for r in rows)
+    if not locks:
+        return
+    code_col = outcome.parsed.spec.columns[0]
+    for r in rows:
+        message = locks.get((r[fields[0]], r[fields[1]]))
+        if message:
+            outcome.parsed.error(r["_row"], code_col, r.get(code_col.key), message)
 
 
 class _Context:

@@ -67,6 +67,15 @@ def open_form(*, round: Round, township_code: str) -> InspectionForm:
     return form
 
 
+def refuse_if_locked(form: InspectionForm) -> None:
+    """An approval up the levels locks the township's data and forms for the round's year."""
+    from evaluation.locks import locked
+
+    message = locked({(form.township_id, form.round.period)}).get((form.township_id, form.round.period))
+    if message:
+        raise FormRefused(message)
+
+
 def _assignment(form: InspectionForm, user) -> Assignment | None:
     return Assignment.objects.filter(round_id=form.round_id, township_id=form.township_id, inspector=user).first()
 
@@ -83,6 +92,7 @@ def save_draft(*, form: InspectionForm, user, version: int, answers: dict[str, d
         raise FormRefused(_("You are not assigned to this township."))
     if form.status == FormStatus.SUBMITTED:
         raise FormRefused(_("The form has been submitted and is locked."))
+    refuse_if_locked(form)
     if version != form.version:
         changes = FormChange.objects.filter(form=form, version__gt=version).select_related("point", "user")
         described = "；".join(f"{c.point.code} {c.user.get_username()}" for c in changes[:10])
@@ -151,6 +161,7 @@ def return_form(*, form: InspectionForm, user, reason: str) -> InspectionForm:
         raise FormRefused(_("Only provincial staff can return a submitted form."))
     if form.status != FormStatus.SUBMITTED:
         raise FormRefused(_("Only a submitted form can be returned."))
+    refuse_if_locked(form)
     if not reason.strip():
         raise FormRefused(_("Give the reason for returning the form."))
     form.status = FormStatus.RETURNED
@@ -197,6 +208,7 @@ def add_evidence(*, judgment: Judgment, user, data: bytes, file_name: str) -> Ev
         raise FormRefused(_("You are not assigned to this township."))
     if form.status == FormStatus.SUBMITTED:
         raise FormRefused(_("The form has been submitted and is locked."))
+    refuse_if_locked(form)
     limit = getattr(settings, "EVIDENCE_MAX_BYTES", 10 * 1024 * 1024)
     if len(data) > limit:
         raise FormRefused(_("The file is larger than %(mb)d MB.") % {"mb": limit // (1024 * 1024)})

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "townships",
     "evaluation",
     "reports",
+    "workflow",
 ]
 
 MIDDLEWARE = [
@@ -172,6 +173,12 @@ PROGRAMME_GOAL_SHARE = 0.5
 # ... by the end of the 14th five-year plan (十四五, 2021–2025).
 PROGRAMME_GOAL_YEAR = 2025
 PROVINCE_CODE = "37"
+# Rectification: days from the inspectors' submission to an item's deadline; days overdue before
+# a notice (通报) becomes a formal talk (约谈).
+RECTIFICATION_DAYS = int(os.environ.get("RECTIFICATION_DAYS", "90"))
+RECTIFICATION_TALK_AFTER_DAYS = int(os.environ.get("RECTIFICATION_TALK_AFTER_DAYS", "30"))
+# Notifications are in the portal; set to also send them by e-mail (EMAIL_* settings).
+NOTIFY_BY_EMAIL = os.environ.get("NOTIFY_BY_EMAIL", "") == "1"
 # An approved map (审图号) provincial staff upload to replace the tile map; GeoJSON, at most this size.
 MAP_MAX_BYTES = 8 * 1024 * 1024
 from celery.schedules import crontab  # noqa: E402
@@ -179,4 +186,5 @@ from celery.schedules import crontab  # noqa: E402
 # Nightly full recomputation (django-celery-beat copies this into its table at start).
 CELERY_BEAT_SCHEDULE = {
     "nightly-rollup": {"task": "evaluation.tasks.nightly_rollup_task", "schedule": crontab(hour=2, minute=0)},
+    "daily-workflow": {"task": "workflow.tasks.daily_workflow_task", "schedule": crontab(hour=6, minute=0)},
 }

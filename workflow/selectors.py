@@ -1,0 +1,105 @@
+"""Reads of the workflow, always inside a jurisdiction."""
+from __future__ import annotations
+
+from datetime import date
+from functools import reduce
+from operator import or_
+
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Substr
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from townships.jurisdiction import Jurisdiction
+from townships.models import Division, Level
+
+from .models import (
+    LEVEL_OF_CODE_LENGTH, DataLock, GoodPractice, CaseStatus, ItemStatus, Notification, Plan, PlanDeadline, PlanLevel,
+    RectificationItem, SelfAssessment,
+)
+
+
+def locked_keys(keys: set[tuple[str, int]]) -> dict[tuple[str, int], str]:
+    """The lock provider evaluation asks: for each locked (township, school year) a message that
+    names the lock — who approved, when, in which round — and how to get it reopened."""
+    q = reduce(or_, (Q(township_id=t, period=p) for t, p in keys))
+    found = {}
+    for lock in DataLock.objects.filter(q, released_at=None).select_related("round", "township__parent", "locked_by__unit"):
+        unit = lock.locked_by.unit.name if lock.locked_by.unit_id else lock.locked_by.get_username()
+        found[(lock.township_id, lock.period)] = _(
+            "%(township)s, school year %(period)s: approved by %(unit)s on %(date)s in %(round)s and locked; "
+            "to change it, ask the level above to reopen it"
+        ) % {
+            "township": f"{lock.township.parent.name}{lock.township.name}", "period": lock.period, "unit": unit,
+            "date": timezone.localtime(lock.locked_at).strftime("%Y-%m-%d"), "round": lock.round.name,
+        }
+    return found
+
+
+def assessments_in(jurisdiction: Jurisdiction) -> QuerySet[SelfAssessment]:
+    return jurisdiction.filter(SelfAssessment.objects.select_related("round", "township__parent"), "township")
+
+
+def items_in(jurisdiction: Jurisdiction) -> QuerySet[RectificationItem]:
+    return jurisdiction.filter(RectificationItem.objects.select_related("round", "township__parent", "point"), "township")
+
+
+def plans_in(jurisdiction: Jurisdiction) -> QuerySet[Plan]:
+    return jurisdiction.filter(Plan.objects.select_related("unit"), "unit")
+
+
+def published_cases() -> QuerySet[GoodPractice]:
+    # Published good practice is for every user of the portal: the one deliberate exception to
+    # the area rule, and only for what provincial staff chose to publish.
+    return GoodPractice.objects.filter(status=CaseStatus.PUBLISHED).select_related("unit", "school")
+
+
+def cases_in(jurisdiction: Jurisdiction) -> QuerySet[GoodPractice]:
+    return jurisdiction.filter(GoodPractice.objects.select_related("unit", "school", "submitted_by"), "unit")
+
+
+def unread(user) -> QuerySet[Notification]:
+    return Notification.objects.filter(user=user, read_at=None)
+
+
+def plan_status(*, year: int, jurisdiction: Jurisdiction, today: date | None = None) -> list[dict]:
+    """Every province, city and county in the area with its plan's state for the year: filed
+    (when), late (by how many days), or not yet due."""
+    today = today or timezone.localdate()
+    deadlines = dict(PlanDeadline.objects.filter(year=year).values_list("level", "due_on"))
+    units = jurisdiction.filter(Division.objects.filter(level__in=[Level.PROVINCE, Level.CITY, Level.COUNTY]), "code").order_by("code")
+    plans = {p.unit_id: p for p in plans_in(jurisdiction).filter(year=year)}
+    rows = []
+    for unit in units.values("code", "name", "parent__name"):
+        level = LEVEL_OF_CODE_LENGTH[len(unit["code"])]
+        due = deadlines.get(level)
+        plan = plans.get(unit["code"])
+        filed = plan.filed_at.date() if plan and plan.filed_at else None
+        end = filed or today
+        late = (end - due).days if due and end > due else 0
+        rows.append({**unit, "level": level, "due_on": due, "plan": plan, "filed_on": filed, "late_days": late,
+                     "state": "filed" if filed else ("late" if late else "pending")})
+    return rows
+
+
+def rectification_counts(jurisdiction: Jurisdiction, *, width: int, today: date | None = None) -> list[dict]:
+    """Open, overdue and closed items by area (city: width 4, county: 6), in one query."""
+    today = today or timezone.localdate()
+    rows = (
+        items_in(jurisdiction).annotate(area=Substr("township_id", 1, width)).values("area")
+        .annotate(
+            open=Count("id", filter=~Q(status=ItemStatus.CLOSED)),
+            overdue=Count("id", filter=~Q(status=ItemStatus.CLOSED) & Q(due_on__lt=today)),
+            closed=Count("id", filter=Q(status=ItemStatus.CLOSED)),
+            notices=Count("id", filter=Q(escalation__gte=1)),
+            talks=Count("id", filter=Q(escalation__gte=2)),
+        ).order_by("area")
+    )
+    rows = list(rows)
+    names = dict(Division.objects.filter(code__in=[r["area"] for r in rows]).values_list("code", "name"))
+    for r in rows:
+        r["name"] = names.get(r["area"], r["area"])
+    return rows
+
+
+__all__ = ["PlanLevel"]

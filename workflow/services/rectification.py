@@ -1,0 +1,162 @@
+"""The rectification loop (整改): every observation point not attained in a round becomes an item
+for the county; the county answers with measures and evidence; the inspectors or the city check
+and close it or send it back; overdue items escalate — a notice (通报), then a formal talk (约谈)."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from evaluation.models import Assignment, FormStatus, InspectionForm, PointResult, Round
+from townships.models import Role
+from workflow.models import Escalation, ItemStatus, RectificationEvidence, RectificationItem, RectificationStep
+
+from .common import WorkflowRefused, require_area, store_private_file
+from .notifications import notify, staff_of
+
+STAGES = {"all": "全乡镇", "kindergarten": "幼儿园", "primary": "小学", "junior": "初中"}
+
+
+def _number(value) -> str:
+    return "—" if value is None else f"{float(value):.4g}"
+
+
+@transaction.atomic
+def sync_items(*, round: Round, prefix: str = "") -> int:
+    """Create the items of a round from its results: for every township whose inspectors' form
+    is submitted, each point (and stage) not attained. Idempotent — an item exists once."""
+    submitted = InspectionForm.objects.filter(round=round, status=FormStatus.SUBMITTED, township__code__startswith=prefix)
+    forms = {f.township_id: f for f in submitted.select_related("township__parent")}
+    if not forms:
+        return 0
+    failed = (
+        PointResult.objects.filter(
+            Q(round_key=0) | Q(round_key=round.pk), period=round.period, verdict="not_attained", division_code__in=list(forms),
+            point__target__framework_id=round.framework_id,
+        ).select_related("point").order_by("division_code", "point_id", "stage")
+    )
+    existing = set(RectificationItem.objects.filter(round=round, township_id__in=list(forms)).values_list("township_id", "point_id", "stage"))
+    days = getattr(settings, "RECTIFICATION_DAYS", 90)
+    rows = []
+    for r in failed:
+        if (r.division_code, r.point_id, r.stage) in existing:
+            continue
+        form = forms[r.division_code]
+        start = timezone.localdate(form.submitted_at) if form.submitted_at else timezone.localdate()
+        detail = _("value %(value)s, urban reference %(reference)s") % {"value": _number(r.value), "reference": _number(r.reference)} if r.value is not None else _("judged not attained by the inspectors")
+        rows.append(RectificationItem(
+            round=round, township_id=r.division_code, point=r.point, stage=r.stage,
+            problem=f"{r.point.code} {r.point.name}（{STAGES.get(r.stage, r.stage)}）：{detail}",
+            owner=_("%(county)s education bureau") % {"county": form.township.parent.name}, due_on=start + timedelta(days=days),
+        ))
+    created = RectificationItem.objects.bulk_create(rows, ignore_conflicts=True)
+    fresh = RectificationItem.objects.filter(round=round, township_id__in=list(forms)).exclude(
+        pk__in=RectificationStep.objects.filter(action="created").values("item_id")
+    )
+    RectificationStep.objects.bulk_create([RectificationStep(item=i, action="created", note=i.problem) for i in fresh])
+    for town in {i.township_id for i in rows}:
+        notify(users=staff_of(town, Role.COUNTY_OFFICER), kind="rectification", url="/workflow/rectification/",
+               title=_("%(township)s: new rectification items") % {"township": forms[town].township.name}, key=f"items:{round.pk}:{town}")
+    return len(created)
+
+
+def _item(item: RectificationItem) -> RectificationItem:
+    return RectificationItem.objects.select_for_update().select_related("round", "township").get(pk=item.pk)
+
+
+@transaction.atomic
+def add_item_evidence(*, user, item: RectificationItem, data: bytes, file_name: str) -> RectificationEvidence:
+    item = _item(item)
+    require_area(user, item.township_id)
+    if user.role != Role.COUNTY_OFFICER:
+        raise WorkflowRefused(_("The county answers its rectification items."))
+    if item.status == ItemStatus.CLOSED:
+        raise WorkflowRefused(_("The item is closed."))
+    return RectificationEvidence.objects.create(item=item, uploaded_by=user, **store_private_file(data=data, file_name=file_name, folder="rectification"))
+
+
+@transaction.atomic
+def answer_item(*, user, item: RectificationItem, measures: str) -> RectificationItem:
+    item = _item(item)
+    require_area(user, item.township_id)
+    if user.role != Role.COUNTY_OFFICER:
+        raise WorkflowRefused(_("The county answers its rectification items."))
+    if item.status not in (ItemStatus.OPEN, ItemStatus.RETURNED):
+        raise WorkflowRefused(_("The item is not waiting for an answer."))
+    if not measures.strip():
+        raise WorkflowRefused(_("Describe the measures taken."))
+    if not item.evidence.exists():
+        raise WorkflowRefused(_("Attach evidence of the rectification (photos, documents) before answering."))
+    item.status, item.measures = ItemStatus.ANSWERED, measures.strip()
+    item.save(update_fields=["status", "measures"])
+    RectificationStep.objects.create(item=item, action="answered", user=user, note=item.measures)
+    checkers = list(staff_of(item.township_id, Role.CITY_STAFF)) + [a.inspector for a in Assignment.objects.filter(round=item.round, township=item.township).select_related("inspector")]
+    notify(users=checkers, kind="rectification", url=f"/workflow/rectification/{item.pk}/",
+           title=_("%(township)s: rectification answered, to be checked") % {"township": item.township.name}, key=f"answered:{item.pk}:{item.steps.count()}")
+    return item
+
+
+def _may_check(user, item: RectificationItem) -> bool:
+    if user.role == Role.CITY_STAFF or user.role == Role.PROVINCE_STAFF or user.is_superuser:
+        return True
+    return user.role == Role.INSPECTOR and Assignment.objects.filter(round=item.round, township=item.township, inspector=user).exists()
+
+
+@transaction.atomic
+def check_item(*, user, item: RectificationItem, close: bool, note: str = "") -> RectificationItem:
+    """The inspectors of the round or the city close an answered item — only with evidence — or
+    send it back with a reason."""
+    item = _item(item)
+    require_area(user, item.township_id)
+    if not _may_check(user, item):
+        raise WorkflowRefused(_("The inspectors of the round or the city check rectification items."))
+    if item.status != ItemStatus.ANSWERED:
+        raise WorkflowRefused(_("Only an answered item can be checked."))
+    if close:
+        if not item.evidence.exists():
+            raise WorkflowRefused(_("An item is closed only with evidence of the rectification."))
+        item.status, item.closed_at = ItemStatus.CLOSED, timezone.now()
+        action = "closed"
+    else:
+        if not note.strip():
+            raise WorkflowRefused(_("Give the reason for sending it back."))
+        item.status = ItemStatus.RETURNED
+        action = "returned"
+    item.save(update_fields=["status", "closed_at"])
+    RectificationStep.objects.create(item=item, action=action, user=user, note=note.strip())
+    notify(users=staff_of(item.township_id, Role.COUNTY_OFFICER), kind="rectification", url=f"/workflow/rectification/{item.pk}/",
+           title=(_("%(township)s: rectification item closed") if close else _("%(township)s: rectification item sent back")) % {"township": item.township.name},
+           body=note, key=f"{action}:{item.pk}:{item.steps.count()}")
+    return item
+
+
+@transaction.atomic
+def escalate_overdue(*, today: date | None = None) -> dict:
+    """Overdue open items escalate on schedule: a notice (通报) once past the deadline, a formal
+    talk (约谈) when still open RECTIFICATION_TALK_AFTER_DAYS later. Each step recorded once;
+    running twice a day escalates nothing twice."""
+    today = today or timezone.localdate()
+    talk_after = getattr(settings, "RECTIFICATION_TALK_AFTER_DAYS", 30)
+    counts = {"notice": 0, "talk": 0}
+    overdue = RectificationItem.objects.select_for_update().filter(due_on__lt=today).exclude(status=ItemStatus.CLOSED).select_related("township")
+    for item in overdue:
+        late = (today - item.due_on).days
+        if item.escalation < Escalation.NOTICE:
+            level, action, roles = Escalation.NOTICE, "notice", (Role.COUNTY_OFFICER, Role.CITY_STAFF)
+        elif item.escalation < Escalation.TALK and late >= talk_after:
+            level, action, roles = Escalation.TALK, "talk", (Role.COUNTY_OFFICER, Role.CITY_STAFF, Role.PROVINCE_STAFF)
+        else:
+            continue
+        item.escalation = level
+        item.save(update_fields=["escalation"])
+        note = _("%(days)d days past the deadline of %(date)s") % {"days": late, "date": item.due_on}
+        RectificationStep.objects.create(item=item, action=action, note=note)
+        title = (_("Notice: overdue rectification in %(township)s") if action == "notice" else _("Formal talk: rectification in %(township)s still overdue")) % {"township": item.township.name}
+        notify(users=staff_of(item.township_id, *roles), kind=f"escalation_{action}", title=title, body=f"{item.problem}\n{note}",
+               url=f"/workflow/rectification/{item.pk}/", key=f"{action}:{item.pk}")
+        counts[action] += 1
+    return counts
