@@ -9,6 +9,9 @@ from rest_framework.routers import DefaultRouter
 from evaluation.api import ImportRunViewSet, SchoolYearViewSet
 from evaluation.api_forms import AssignmentViewSet, FormViewSet, FrameworkViewSet, RoundViewSet
 from townships.api import DivisionViewSet, SchoolViewSet
+from workflow.api import (
+    AssessmentViewSet, CaseViewSet, DeadlineViewSet, FundingViewSet, NotificationViewSet, PlanViewSet, RectificationViewSet,
+)
 
 from . import views
 
@@ -21,6 +24,13 @@ router.register("frameworks", FrameworkViewSet, basename="framework")
 router.register("rounds", RoundViewSet, basename="round")
 router.register("assignments", AssignmentViewSet, basename="assignment")
 router.register("forms", FormViewSet, basename="form")
+router.register("plans", PlanViewSet, basename="plan")
+router.register("plan-deadlines", DeadlineViewSet, basename="plan-deadline")
+router.register("self-assessments", AssessmentViewSet, basename="self-assessment")
+router.register("rectification-items", RectificationViewSet, basename="rectification-item")
+router.register("cases", CaseViewSet, basename="case")
+router.register("funding", FundingViewSet, basename="funding")
+router.register("notifications", NotificationViewSet, basename="notification")
 
 urlpatterns = [
     path("", views.home, name="home"),

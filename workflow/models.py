@@ -155,6 +155,13 @@ class SelfAssessmentItem(models.Model):
         constraints = [models.UniqueConstraint(fields=["assessment", "point"], name="unique_self_assessment_item")]
 
 
+ACTION_LABELS = {
+    "submit": _("submitted"), "approve": _("approved"), "return": _("returned"), "reopen": _("reopened"),
+    "created": _("created"), "answered": _("answered"), "returned": _("sent back"), "closed": _("closed"),
+    "notice": _("notice (通报)"), "talk": _("formal talk (约谈)"),
+}
+
+
 class ReviewStep(models.Model):
     """Who did what to a self-assessment, when and why; a return names the points to revisit."""
 
@@ -168,6 +175,10 @@ class ReviewStep(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+
+    @property
+    def action_label(self):
+        return ACTION_LABELS.get(self.action, self.action)
 
 
 class DataLock(models.Model):
@@ -233,6 +244,10 @@ class RectificationStep(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+
+    @property
+    def action_label(self):
+        return ACTION_LABELS.get(self.action, self.action)
 
 
 class RectificationEvidence(StoredFile):

@@ -25,11 +25,13 @@ from .models import (
     RectificationEvidence,
 )
 from .services import cases, plans, rectification, review
-from .services.common import WorkflowRefused
+from .services.common import NotInArea, WorkflowRefused
 from .services.notifications import mark_read
 
 
 def _refused(request, exc: WorkflowRefused, to: str):
+    if isinstance(exc, NotInArea):
+        raise Http404
     messages.error(request, exc.message)
     return redirect(to)
 
@@ -213,8 +215,6 @@ def assessment_detail(request, pk):
 @login_required
 def item_list(request):
     jurisdiction = jurisdiction_for(request)
-    if jurisdiction.is_empty:
-        raise Http404
     today = timezone.localdate()
     items = selectors.items_in(jurisdiction).order_by("due_on", "township_id", "point_id")
     status = request.GET.get("status") or ""

@@ -17,10 +17,13 @@ class WorkflowRefused(Exception):
         self.message = message
 
 
+class NotInArea(WorkflowRefused):
+    """Outside the user's area: pages and the API answer "not found", as for a missing object."""
+
+
 def require_area(user, code: str) -> None:
-    """Outside the user's area is refused like a missing object: the views answer "not found"."""
     if not resolve_jurisdiction(user).covers(code):
-        raise WorkflowRefused(_("Not found in your area."))
+        raise NotInArea(_("Not found in your area."))
 
 
 def require_role(user, *roles: str, message: str) -> None:

@@ -1,0 +1,293 @@
+"""The workflow through the API, under the same jurisdiction rule as the pages: lists and objects
+come from the area selectors (outside the area: 404), every change goes through one service and
+a refusal is a 400 with the service's message, changing nothing."""
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from evaluation.models import Round
+from townships.jurisdiction import jurisdiction_for
+
+from . import selectors
+from .models import (
+    Funding, GoodPractice, Notification, Plan, PlanDeadline, RectificationItem, RectificationStep, ReviewStep, SelfAssessment,
+    SelfAssessmentItem, SupportMeasure,
+)
+from .services import cases, plans, rectification, review
+from .services.common import NotInArea, WorkflowRefused
+from .services.notifications import mark_read
+
+
+def refused(exc: WorkflowRefused) -> Response:
+    if isinstance(exc, NotInArea):
+        raise NotFound
+    return Response({"detail": exc.message}, status=status.HTTP_400_BAD_REQUEST)
+
+
+class MeasureSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SupportMeasure
+        fields = ["id", "township", "what", "owner", "budget", "due_on"]
+
+
+class PlanSerializer(serializers.ModelSerializer):
+    measures = MeasureSerializer(many=True, read_only=True)
+    unit_name = serializers.CharField(source="unit.name", read_only=True)
+
+    class Meta:
+        model = Plan
+        fields = ["id", "unit", "unit_name", "year", "title", "summary", "status", "filed_at", "measures"]
+
+
+class PlanViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = PlanSerializer
+    filterset_fields = ["year", "status"]
+
+    def get_queryset(self):
+        return selectors.plans_in(jurisdiction_for(self.request)).prefetch_related("measures").order_by("-year", "unit_id")
+
+    @action(detail=True, methods=["post"])
+    def file(self, request, pk=None):
+        try:
+            plan = plans.file_plan(user=request.user, plan=self.get_object())
+        except WorkflowRefused as exc:
+            return refused(exc)
+        return Response(PlanSerializer(plan).data)
+
+
+class DeadlineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PlanDeadline
+        fields = ["year", "level", "due_on"]
+
+
+class DeadlineViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    """Deadlines are public to staff; provincial staff set them (an upsert by year and level)."""
+
+    serializer_class = DeadlineSerializer
+    queryset = PlanDeadline.objects.order_by("-year", "level")
+
+    def create(self, request, *args, **kwargs):
+        data = DeadlineSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            deadline = plans.set_deadline(user=request.user, **data.validated_data)
+        except WorkflowRefused as exc:
+            return refused(exc)
+        return Response(DeadlineSerializer(deadline).data, status=status.HTTP_201_CREATED)
+
+
+class ItemSerializer(serializers.ModelSerializer):
+    point = serializers.CharField(source="point.code")
+
+    class Meta:
+        model = SelfAssessmentItem
+        fields = ["point", "level", "comment"]
+
+
+class ReviewStepSerializer(serializers.ModelSerializer):
+    user = serializers.CharField(source="user.username")
+
+    class Meta:
+        model = ReviewStep
+        fields = ["action", "level", "user", "reason", "points", "at"]
+
+
+class AssessmentSerializer(serializers.ModelSerializer):
+    items = ItemSerializer(many=True, read_only=True)
+    steps = ReviewStepSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = SelfAssessment
+        fields = ["id", "round", "township", "status", "version", "items", "steps"]
+
+
+class ReviewInput(serializers.Serializer):
+    approve = serializers.BooleanField()
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    points = serializers.ListField(child=serializers.CharField(), required=False, default=list)
+
+
+class OpenInput(serializers.Serializer):
+    round = serializers.IntegerField()
+    township = serializers.CharField()
+
+
+class AssessmentViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = AssessmentSerializer
+    filterset_fields = ["round", "status"]
+
+    def get_queryset(self):
+        return selectors.assessments_in(jurisdiction_for(self.request)).prefetch_related("items__point", "steps__user").order_by("id")
+
+    def _act(self, fn, **kwargs):
+        try:
+            a = fn(user=self.request.user, assessment=self.get_object(), **kwargs)
+        except WorkflowRefused as exc:
+            return refused(exc)
+        return Response(AssessmentSerializer(self.get_queryset().get(pk=a.pk)).data)
+
+    @action(detail=False, methods=["post"], url_path="open")
+    def open(self, request):
+        data = OpenInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        rnd = get_object_or_404(Round, pk=data.validated_data["round"])
+        try:
+            a = review.open_assessment(user=request.user, round=rnd, township_code=data.validated_data["township"])
+        except WorkflowRefused as exc:
+            return refused(exc)
+        return Response(AssessmentSerializer(a).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["post"])
+    def save(self, request, pk=None):
+        return self._act(review.save_self_assessment, version=int(request.data.get("version", -1)), answers=request.data.get("answers") or {})
+
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        return self._act(review.submit_self_assessment)
+
+    @action(detail=True, methods=["post"])
+    def review(self, request, pk=None):
+        data = ReviewInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._act(review.review_self_assessment, **data.validated_data)
+
+    @action(detail=True, methods=["post"])
+    def reopen(self, request, pk=None):
+        return self._act(review.reopen_self_assessment, reason=str(request.data.get("reason", "")))
+
+
+class StepSerializer(serializers.ModelSerializer):
+    user = serializers.CharField(source="user.username", default=None)
+
+    class Meta:
+        model = RectificationStep
+        fields = ["action", "user", "note", "at"]
+
+
+class RectificationSerializer(serializers.ModelSerializer):
+    point = serializers.CharField(source="point.code")
+    steps = StepSerializer(many=True, read_only=True)
+    evidence = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RectificationItem
+        fields = ["id", "round", "township", "point", "stage", "problem", "owner", "due_on", "status", "escalation", "measures", "steps", "evidence"]
+
+    def get_evidence(self, item) -> list[dict]:
+        return [{"id": e.pk, "file_name": e.file_name, "url": f"/workflow/files/rectification/{e.pk}"} for e in item.evidence.all()]
+
+
+class RectificationViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = RectificationSerializer
+    filterset_fields = ["round", "status", "escalation"]
+    parser_classes = [JSONParser, MultiPartParser]
+
+    def get_queryset(self):
+        return selectors.items_in(jurisdiction_for(self.request)).prefetch_related("steps__user", "evidence").order_by("id")
+
+    def _act(self, fn, **kwargs):
+        try:
+            item = fn(user=self.request.user, item=self.get_object(), **kwargs)
+        except WorkflowRefused as exc:
+            return refused(exc)
+        item = item.item if hasattr(item, "item") else item
+        return Response(RectificationSerializer(self.get_queryset().get(pk=item.pk)).data)
+
+    @action(detail=True, methods=["post"])
+    def evidence(self, request, pk=None):
+        upload = request.FILES.get("file")
+        if upload is None:
+            return Response({"detail": "请选择文件。"}, status=status.HTTP_400_BAD_REQUEST)
+        return self._act(rectification.add_item_evidence, data=upload.read(10 * 1024 * 1024 + 1), file_name=upload.name)
+
+    @action(detail=True, methods=["post"])
+    def answer(self, request, pk=None):
+        return self._act(rectification.answer_item, measures=str(request.data.get("measures", "")))
+
+    @action(detail=True, methods=["post"])
+    def check(self, request, pk=None):
+        return self._act(rectification.check_item, close=bool(request.data.get("close")), note=str(request.data.get("note", "")))
+
+
+class CaseSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = GoodPractice
+        fields = ["id", "title", "theme", "unit", "school", "summary", "status", "submitted_at"]
+        read_only_fields = ["unit", "status", "submitted_at", "school"]
+
+
+class CaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Published cases for everyone; submitted ones for their own area."""
+
+    serializer_class = CaseSerializer
+    filterset_fields = ["theme", "status"]
+
+    def get_queryset(self):
+        return (selectors.published_cases() | selectors.cases_in(jurisdiction_for(self.request))).distinct().order_by("-submitted_at")
+
+    def create(self, request, *args, **kwargs):
+        try:
+            case = cases.submit_case(user=request.user, title=str(request.data.get("title", "")), theme=str(request.data.get("theme", "")),
+                                     summary=str(request.data.get("summary", "")), school_code=str(request.data.get("school_code", "")))
+        except WorkflowRefused as exc:
+            return refused(exc)
+        return Response(CaseSerializer(case).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["post"])
+    def review(self, request, pk=None):
+        try:
+            case = cases.review_case(user=request.user, case=self.get_object(), publish=bool(request.data.get("publish")), note=str(request.data.get("note", "")))
+        except WorkflowRefused as exc:
+            return refused(exc)
+        return Response(CaseSerializer(case).data)
+
+
+class FundingSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Funding
+        fields = ["township", "year", "purpose", "provincial_planned", "provincial_spent", "local_planned", "local_spent"]
+
+
+class FundingViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    serializer_class = FundingSerializer
+    filterset_fields = ["year", "purpose"]
+
+    def get_queryset(self):
+        return jurisdiction_for(self.request).filter(Funding.objects.all(), "township").order_by("township_id", "year", "purpose")
+
+    def create(self, request, *args, **kwargs):
+        data = request.data
+        try:
+            row = plans.save_funding(user=request.user, township_code=str(data.get("township", "")), year=int(data.get("year") or 0),
+                                     purpose=str(data.get("purpose", "")), amounts={k: data.get(k) for k in FundingSerializer.Meta.fields[3:]})
+        except (WorkflowRefused, ValueError) as exc:
+            return refused(exc if isinstance(exc, WorkflowRefused) else WorkflowRefused("year 应为整数。"))
+        return Response(FundingSerializer(row).data, status=status.HTTP_201_CREATED)
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Notification
+        fields = ["id", "kind", "title", "body", "url", "created_at", "read_at"]
+
+
+class NotificationViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = NotificationSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no user
+            return Notification.objects.none()
+        return Notification.objects.filter(user=self.request.user)
+
+    @action(detail=False, methods=["post"])
+    def read(self, request):
+        ids = request.data.get("ids")
+        count = mark_read(user=request.user, ids=[int(i) for i in ids] if isinstance(ids, list) else None)
+        return Response({"read": count})
+
