@@ -28,6 +28,8 @@ from townships.jurisdiction import Jurisdiction
 from townships.models import PROGRAMME_KINDS, Division, Level, PilotBatch, PilotTownship, School
 
 TARGET_NUMBERS = range(1, 8)
+# The population of 乡镇 whose self-assessment the province approved in the round on screen.
+APPROVED = "approved"
 STAGES = ("kindergarten", "primary", "junior")
 CHILD_WIDTH = {2: 4, 4: 6, 6: 9}
 
@@ -95,7 +97,7 @@ def parse_filters(params, jurisdiction: Jurisdiction, *, area_code: str | None =
         round_key = in_period[-1].pk if in_period else 0
     batches = list(PilotBatch.objects.order_by("year", "id")) if populations else []
     population = params.get("population") or "all"
-    if population not in {"all", "pilots", *(f"batch:{b.pk}" for b in batches)}:
+    if population not in {"all", "pilots", *(f"batch:{b.pk}" for b in batches)} and not (population == APPROVED and round_key):
         population = "all"
     stage = params.get("stage") or "all"
     if stage not in ("all", *STAGES):
@@ -109,6 +111,7 @@ class AreaRow:
     name: str
     townships: int = 0
     attained: dict = field(default_factory=dict)  # target number (0 = all seven) → count
+    approved: int = 0  # 乡镇 whose self-assessment the province approved in the round
 
     def share(self, target: int) -> float | None:
         return self.attained.get(target, 0) / self.townships if self.townships else None
@@ -146,8 +149,16 @@ def area_dashboard(f: Filters) -> dict:
         children = []
     else:
         children = list(Division.objects.filter(parent_id=area.code).order_by("code").values_list("code", "name"))
-    rows, populations = _area_rows([(area.code, area.name), *children], f)
+    if f.population == APPROVED:
+        rows, populations = _approved_rows([(area.code, area.name), *children], f)
+    else:
+        rows, populations = _area_rows([(area.code, area.name), *children], f)
     total = rows.pop(area.code)
+    # A county's approvals come with its townships' rows (county_townships); above, per child area.
+    approvals = approval_counts(f, width=len(children[0][0])) if children else {}
+    for row in rows.values():
+        row.approved = approvals.get(row.code, 0)
+    total.approved = sum(approvals.values())
     return {
         "total": total,
         "children": list(rows.values()),
@@ -159,6 +170,57 @@ def area_dashboard(f: Filters) -> dict:
         "trend": trend(f),
         "targets": target_names(),
     }
+
+
+def _approved_rows(codes: list[tuple[str, str]], f: Filters) -> tuple[dict[str, AreaRow], dict]:
+    """Approved figures only: the roll-up's verdicts of the 乡镇 the province approved in this
+    round, counted per area at request time (a few hundred rows at most, grouped in SQL)."""
+    from django.db.models import Count
+    from django.db.models.functions import Substr
+
+    from workflow.models import AssessmentStatus, SelfAssessment
+
+    rows = {code: AreaRow(code=code, name=name) for code, name in codes}
+    width = len(codes[1][0]) if len(codes) > 1 else len(f.area.code)
+    approved = SelfAssessment.objects.filter(round_id=f.round_key, status=AssessmentStatus.PROVINCE_APPROVED, township_id=OuterRef("division_code"))
+    per_target = (
+        TargetResult.objects.filter(period=f.period, round_key=f.round_key, division_code__startswith=f.area.code).filter(Exists(approved))
+        .annotate(area=Substr("division_code", 1, width)).values("area", "target_number")
+        .annotate(attained=Count("id", filter=Q(verdict="attained")))
+    )
+    seven = (
+        TownshipResult.objects.filter(period=f.period, round_key=f.round_key, division_code__startswith=f.area.code).filter(Exists(approved))
+        .annotate(area=Substr("division_code", 1, width)).values("area").annotate(n=Count("id"), attained=Count("id", filter=Q(all_seven=True)))
+    )
+    total = rows[f.area.code]
+    for r in per_target:
+        if r["area"] in rows:
+            rows[r["area"]].attained[r["target_number"]] = r["attained"]
+        if width != len(f.area.code):
+            total.attained[r["target_number"]] = total.attained.get(r["target_number"], 0) + r["attained"]
+    for r in seven:
+        if r["area"] in rows:
+            rows[r["area"]].townships, rows[r["area"]].attained[0] = r["n"], r["attained"]
+        if width != len(f.area.code):
+            total.townships += r["n"]
+            total.attained[0] = total.attained.get(0, 0) + r["attained"]
+    return rows, {APPROVED: (total.townships, total.attained.get(0, 0))}
+
+
+def approval_counts(f: Filters, *, width: int) -> dict[str, int]:
+    """乡镇 per area whose self-assessment the province approved in the round on screen."""
+    if not f.round_key:
+        return {}
+    from django.db.models import Count
+    from django.db.models.functions import Substr
+
+    from workflow.models import AssessmentStatus, SelfAssessment
+
+    rows = (
+        SelfAssessment.objects.filter(round_id=f.round_key, status=AssessmentStatus.PROVINCE_APPROVED, township__code__startswith=f.area.code)
+        .annotate(area=Substr("township_id", 1, width)).values("area").annotate(n=Count("id"))
+    )
+    return {r["area"]: r["n"] for r in rows}
 
 
 def target_names() -> list[tuple[int, str]]:
@@ -174,7 +236,10 @@ def stage_labels() -> dict[str, str]:
 
 
 def population_labels(f: Filters) -> list[tuple[str, str]]:
-    return [("all", _("all townships")), ("pilots", _("pilot townships")), *((f"batch:{b.pk}", f"{b.year} {b.name}") for b in f.batches)]
+    labels = [("all", _("all townships")), ("pilots", _("pilot townships")), *((f"batch:{b.pk}", f"{b.year} {b.name}") for b in f.batches)]
+    if f.round_key:
+        labels.append((APPROVED, _("approved by the province only")))
+    return labels
 
 
 def scorecard(total: AreaRow) -> dict:
@@ -238,6 +303,22 @@ class TownshipRow:
     attained: int | None = None
     all_seven: bool = False
     score: object = None
+    scores: list = field(default_factory=list)
+    vetoed: bool = False
+    review: str = ""  # the self-assessment's status in the round
+
+
+def summarise(row) -> None:
+    """Targets attained, all seven and the mean score, read from the target verdicts exactly as
+    the roll-up's township results are (evaluation/rollup.py TOWNSHIPS_SQL)."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    if not row.targets:
+        return
+    row.attained = sum(1 for v in row.targets.values() if v == "attained")
+    row.all_seven = row.attained == 7 and not row.vetoed
+    scores = [s for s in row.scores if s is not None]
+    row.score = (sum(scores) / len(scores)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP) if scores else None
 
 
 def county_townships(f: Filters) -> list[TownshipRow]:
@@ -250,16 +331,23 @@ def county_townships(f: Filters) -> list[TownshipRow]:
         towns = towns.filter(Exists(PilotTownship.objects.filter(township_id=OuterRef("code"), batch_id=_int(f.population[6:]))))
     batch = PilotTownship.objects.filter(township_id=OuterRef("code")).order_by("batch__year").values("batch__name")[:1]
     rows = {c: TownshipRow(code=c, name=n, pilot=p or "") for c, n, p in towns.annotate(batch=Subquery(batch)).values_list("code", "name", "batch")}
-    for town, n, verdict in TargetResult.objects.filter(
+    for town, n, verdict, score, vetoed in TargetResult.objects.filter(
         division_code__startswith=code, period=f.period, round_key=f.round_key
-    ).values_list("division_code", "target_number", "verdict"):
+    ).values_list("division_code", "target_number", "verdict", "score", "vetoed"):
         if town in rows:
             rows[town].targets[n] = verdict
-    for town, attained, seven, score in TownshipResult.objects.filter(
-        division_code__startswith=code, period=f.period, round_key=f.round_key
-    ).values_list("division_code", "targets_attained", "all_seven", "score"):
-        if town in rows:
-            rows[town].attained, rows[town].all_seven, rows[town].score = attained, seven, score
+            rows[town].scores.append(score)
+            rows[town].vetoed = rows[town].vetoed or vetoed
+    for row in rows.values():
+        summarise(row)
+    if f.round_key:
+        from workflow.models import SelfAssessment
+
+        for town, status in SelfAssessment.objects.filter(round_id=f.round_key, township__parent_id=code).values_list("township_id", "status"):
+            if town in rows:
+                rows[town].review = status
+    if f.population == APPROVED:
+        rows = {c: r for c, r in rows.items() if r.review == "province_approved"}
     return list(rows.values())
 
 
@@ -291,7 +379,7 @@ def township_in(jurisdiction: Jurisdiction, code: str) -> Division:
     batch = PilotTownship.objects.filter(township_id=OuterRef("code")).order_by("batch__year").values("batch__name")[:1]
     year = PilotTownship.objects.filter(township_id=OuterRef("code")).order_by("batch__year").values("batch__year")[:1]
     town = (
-        Division.objects.select_related("parent__parent").annotate(pilot_batch=Subquery(batch), pilot_year=Subquery(year))
+        Division.objects.select_related("parent__parent__parent").annotate(pilot_batch=Subquery(batch), pilot_year=Subquery(year))
         .filter(code=code, level=Level.TOWNSHIP).first()
     )
     if town is None:
@@ -314,7 +402,9 @@ def township_page(town: Division, f: Filters) -> dict:
         r.gap = None if r.value is None or r.reference is None else r.value - r.reference
         r.change = None if r.value is None or r.previous_value is None else r.value - r.previous_value
     targets = {t.target_number: t for t in TargetResult.objects.filter(division_code=code, period=f.period, round_key=f.round_key)}
-    summary = TownshipResult.objects.filter(division_code=code, period=f.period, round_key=f.round_key).first()
+    summary = TownshipRow(code=code, name=town.name, targets={n: t.verdict for n, t in targets.items()},
+                          scores=[t.score for t in targets.values()], vetoed=any(t.vetoed for t in targets.values()))
+    summarise(summary)
     # Every form has its judgments (opened together), so the form comes with its first judgment.
     judgments = list(
         Judgment.objects.filter(form__round_id=f.round_key, form__township_id=code)
@@ -326,9 +416,11 @@ def township_page(town: Division, f: Filters) -> dict:
         .annotate(facts_id=F("facts__id"), students=F("facts__students"), teachers=F("facts__teachers"), teacher_posts=F("facts__teacher_posts"))
         .order_by("-is_seat", "stage", "code")
     )
+    from workflow.selectors import township_items
+
     return {
-        "town": town, "results": results, "targets": targets, "summary": summary, "form": form, "judgments": judgments,
-        "schools": list(schools),
+        "town": town, "results": results, "targets": targets, "summary": summary if targets else None, "form": form, "judgments": judgments,
+        "schools": list(schools), "items": township_items(code),
         "target_names": dict(target_names()),
     }
 

@@ -33,6 +33,8 @@ def _area_context(request, area_code: str | None = None) -> dict:
     ctx = selectors.area_dashboard(f)
     level = len(f.area.code)
     ctx["townships"] = selectors.county_townships(f) if level == 6 else None
+    if level == 6:
+        ctx["total"].approved = sum(1 for t in ctx["townships"] if t.review == "province_approved")
     if level == 2:
         ctx["ranking"] = selectors.rankings(f, width=6)
     elif level == 4:
@@ -47,6 +49,9 @@ def _area_context(request, area_code: str | None = None) -> dict:
         "series": [{"name": label, "data": [None if t["shares"][i] is None else round(t["shares"][i] * 100, 1) for t in ctx["trend"]]}
                    for i, label in enumerate([*(f"{_('Target')} {n}" for n, _name in ctx["targets"]), _("all seven")])],
     }
+    from workflow.models import AssessmentStatus
+
+    ctx["review_labels"] = dict(AssessmentStatus.choices)
     ctx["perms_province"] = request.user.is_superuser or request.user.role == Role.PROVINCE_STAFF
     return ctx
 
@@ -69,9 +74,10 @@ def dashboard(request):
 def _breadcrumbs(division, jurisdiction) -> list:
     chain = []
     node = division
+    # Up to the province (its parent, the country, is never shown and would cost a query).
     while node is not None:
         chain.append(node)
-        node = node.parent if node.parent_id else None
+        node = node.parent if node.parent_id and node.level != "province" else None
     return [d for d in reversed(chain) if jurisdiction.covers(d.code) and d.level != "country"]
 
 

@@ -102,8 +102,10 @@ def test_county_dashboard_lists_its_townships_with_the_rollup_verdicts(client, r
     assert set(towns) == set(Division.objects.filter(parent_id=COUNTY, kind__in=["town", "xiang"]).values_list("code", flat=True))
     for code, n, verdict in TargetResult.objects.filter(division_code__startswith=COUNTY, period=2024, round_key=0).values_list("division_code", "target_number", "verdict"):
         assert towns[code].targets[n] == verdict
-    for code, attained in TownshipResult.objects.filter(division_code__startswith=COUNTY, period=2024, round_key=0).values_list("division_code", "targets_attained"):
-        assert towns[code].attained == attained
+    for code, attained, seven, score in TownshipResult.objects.filter(division_code__startswith=COUNTY, period=2024, round_key=0).values_list(
+        "division_code", "targets_attained", "all_seven", "score"
+    ):
+        assert (towns[code].attained, towns[code].all_seven, towns[code].score) == (attained, seven, score)
 
 
 def test_county_officer_sees_which_schools_have_not_uploaded(client, results):
@@ -203,6 +205,13 @@ def _counts(client, world) -> dict:
 
 
 def test_queries_per_page_do_not_grow_with_the_data(client, results):
+    from evaluation.models import Framework
+    from evaluation.services.forms import create_round
+
+    # With a round on screen, as provincial staff normally look (its approvals, judgments, items).
+    towns = list(Division.objects.filter(parent_id=COUNTY, kind="town").values_list("code", flat=True))
+    create_round(name="2024年度评估", period=2024, framework=Framework.objects.get(), township_codes=towns, created_by=results.user("province"))
+    rollup_all(period=2024, prefix="3708")
     small = _counts(client, results)
     load_area("3702")  # a second city: twice the schools, facts and results
     load_area("3709")
@@ -270,3 +279,39 @@ def test_map_upload_refuses_bad_files_and_changes_nothing(client, results):
     login(client, results, "city_3708")
     assert client.post("/dashboard/map/", {"approval_number": "x", "file": SimpleUploadedFile("m.geojson", geojson(cities))}).status_code == 404
     assert list(MapLayer.objects.values_list("pk", "is_active")) == before
+
+
+def test_approved_figures_only_and_marks_on_the_rest(client, results):
+    from evaluation.models import Framework, Round
+    from evaluation.services.forms import create_round
+    from workflow.services.review import open_assessment, review_self_assessment, save_self_assessment, submit_self_assessment
+
+    towns = list(Division.objects.filter(parent_id=COUNTY, kind="town").order_by("code").values_list("code", flat=True)[:2])
+    rnd = create_round(name="2024年度评估", period=2024, framework=Framework.objects.get(), township_codes=towns, created_by=results.user("province"))
+    rollup_all(period=2024, prefix="37")
+    county, city, province = results.user(f"county_{COUNTY}"), results.user("city_3708"), results.user("province")
+    a = open_assessment(user=county, round=rnd, township_code=towns[0])
+    a = save_self_assessment(user=county, assessment=a, version=a.version, answers={i.point.code: {"level": "attained"} for i in a.items.select_related("point")})
+    a = submit_self_assessment(user=county, assessment=a)
+    a = review_self_assessment(user=city, assessment=a, approve=True)
+    review_self_assessment(user=province, assessment=a, approve=True)
+
+    login(client, results, "city_3708")
+    response = client.get("/dashboard/", {"period": 2024, "round": rnd.pk, "population": "approved"})
+    assert response.context["filters"].population == "approved"
+    row = next(r for r in response.context["children"] if r.code == COUNTY)
+    stored = dict(TargetResult.objects.filter(division_code=towns[0], period=2024, round_key=rnd.pk).values_list("target_number", "verdict"))
+    assert row.townships == 1
+    assert {n: row.attained.get(n, 0) for n in range(1, 8)} == {n: int(stored.get(n) == "attained") for n in range(1, 8)}
+    assert all(r.townships == 0 for r in response.context["children"] if r.code != COUNTY)
+    assert response.context["total"].townships == 1
+    # All figures, with the approved counted and the rest marked.
+    response = client.get("/dashboard/", {"period": 2024, "round": rnd.pk})
+    assert next(r for r in response.context["children"] if r.code == COUNTY).approved == 1
+    login(client, results, f"county_{COUNTY}")
+    response = client.get("/dashboard/", {"period": 2024, "round": rnd.pk})
+    reviews = {t.code: t.review for t in response.context["townships"]}
+    assert reviews[towns[0]] == "province_approved" and reviews[towns[1]] == ""
+    assert "尚未审核" in response.content.decode()
+    # "Approved only" needs a round: without one it falls back to all 乡镇.
+    assert client.get("/dashboard/", {"period": 2024, "round": 0, "population": "approved"}).context["filters"].population == "all"

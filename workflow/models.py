@@ -231,7 +231,7 @@ class RectificationItem(models.Model):
     class Meta:
         verbose_name = _("rectification item")
         verbose_name_plural = _("rectification items")
-        constraints = [models.UniqueConstraint(fields=["round", "township", "point", "stage"], name="unique_rectification_item")]
+        constraints = [models.UniqueConstraint(fields=["round", "township", "point"], name="unique_rectification_item")]
         indexes = [models.Index(fields=["status", "due_on"], name="rectification_status_due")]
 
 

@@ -48,6 +48,12 @@ def plans_in(jurisdiction: Jurisdiction) -> QuerySet[Plan]:
     return jurisdiction.filter(Plan.objects.select_related("unit"), "unit")
 
 
+def township_items(code: str) -> list[RectificationItem]:
+    """A township's rectification items, newest round first: open ones and last rounds' with
+    whether they were fixed (the township page; callers have checked the area)."""
+    return list(RectificationItem.objects.filter(township_id=code).select_related("round", "point").order_by("-round__period", "point_id")[:300])
+
+
 def published_cases() -> QuerySet[GoodPractice]:
     # Published good practice is for every user of the portal: the one deliberate exception to
     # the area rule, and only for what provincial staff chose to publish.

@@ -218,6 +218,8 @@ def item_list(request):
     today = timezone.localdate()
     items = selectors.items_in(jurisdiction).order_by("due_on", "township_id", "point_id")
     status = request.GET.get("status") or ""
+    if request.GET.get("township"):
+        items = items.filter(township_id=request.GET["township"])
     if status == "overdue":
         items = items.exclude(status=ItemStatus.CLOSED).filter(due_on__lt=today)
     elif status:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
@@ -178,9 +179,11 @@ def load_demo_round() -> "Round":
         rnd = create_round(name=name, period=period, framework=framework, township_codes=towns, created_by=admin)
         latest = period == DEMO_PERIODS[-1]
         done = [code for code in towns if not (latest and code in INSPECTED_IN_DEMO)]
-        now = timezone.now()
+        # Older rounds were submitted at the end of their school year; the latest a month ago,
+        # so its rectification items are not yet due while older ones are overdue.
+        submitted = timezone.now() - timedelta(days=30) if latest else timezone.make_aware(datetime(period + 1, 6, 30, 10))
         InspectionForm.objects.bulk_create(
-            [InspectionForm(round=rnd, township_id=code, status=FormStatus.SUBMITTED, version=1, submitted_at=now, submitted_by=admin) for code in done],
+            [InspectionForm(round=rnd, township_id=code, status=FormStatus.SUBMITTED, version=1, submitted_at=submitted, submitted_by=admin) for code in done],
             batch_size=2000,
         )
         forms = dict(InspectionForm.objects.filter(round=rnd).values_list("township_id", "id"))

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from evaluation.models import Assignment, FormStatus, InspectionForm, PointResult, Round
-from townships.models import Role
+from townships.models import Division, Role
 from workflow.models import Escalation, ItemStatus, RectificationEvidence, RectificationItem, RectificationStep
 
 from .common import WorkflowRefused, require_area, store_private_file
@@ -39,18 +39,27 @@ def sync_items(*, round: Round, prefix: str = "") -> int:
             point__target__framework_id=round.framework_id,
         ).select_related("point").order_by("division_code", "point_id", "stage")
     )
-    existing = set(RectificationItem.objects.filter(round=round, township_id__in=list(forms)).values_list("township_id", "point_id", "stage"))
+    existing = set(RectificationItem.objects.filter(round=round, township_id__in=list(forms)).values_list("township_id", "point_id"))
     days = getattr(settings, "RECTIFICATION_DAYS", 90)
-    rows = []
+    # One item per point: its failing stages are listed in the problem (a township fixes a point).
+    failing: dict[tuple[str, int], list] = {}
     for r in failed:
-        if (r.division_code, r.point_id, r.stage) in existing:
-            continue
-        form = forms[r.division_code]
+        if (r.division_code, r.point_id) not in existing:
+            failing.setdefault((r.division_code, r.point_id), []).append(r)
+    rows = []
+    for (code, _point), results in failing.items():
+        form, point = forms[code], results[0].point
         start = timezone.localdate(form.submitted_at) if form.submitted_at else timezone.localdate()
-        detail = _("value %(value)s, urban reference %(reference)s") % {"value": _number(r.value), "reference": _number(r.reference)} if r.value is not None else _("judged not attained by the inspectors")
+        details = "；".join(
+            f"{STAGES.get(r.stage, r.stage)}：" + (
+                _("value %(value)s, urban reference %(reference)s") % {"value": _number(r.value), "reference": _number(r.reference)}
+                if r.value is not None else _("judged not attained by the inspectors")
+            )
+            for r in results
+        )
         rows.append(RectificationItem(
-            round=round, township_id=r.division_code, point=r.point, stage=r.stage,
-            problem=f"{r.point.code} {r.point.name}（{STAGES.get(r.stage, r.stage)}）：{detail}",
+            round=round, township_id=code, point=point, stage=results[0].stage if len(results) == 1 else "all",
+            problem=f"{point.code} {point.name}（{details}）",
             owner=_("%(county)s education bureau") % {"county": form.township.parent.name}, due_on=start + timedelta(days=days),
         ))
     created = RectificationItem.objects.bulk_create(rows, ignore_conflicts=True)
@@ -137,26 +146,31 @@ def check_item(*, user, item: RectificationItem, close: bool, note: str = "") ->
 @transaction.atomic
 def escalate_overdue(*, today: date | None = None) -> dict:
     """Overdue open items escalate on schedule: a notice (通报) once past the deadline, a formal
-    talk (约谈) when still open RECTIFICATION_TALK_AFTER_DAYS later. Each step recorded once;
-    running twice a day escalates nothing twice."""
+    talk (约谈) when still open RECTIFICATION_TALK_AFTER_DAYS later. Set-based; each step is
+    recorded once, so running twice a day escalates nothing twice, and a job that missed days
+    catches up with every step that fell due."""
     today = today or timezone.localdate()
     talk_after = getattr(settings, "RECTIFICATION_TALK_AFTER_DAYS", 30)
-    counts = {"notice": 0, "talk": 0}
-    overdue = RectificationItem.objects.select_for_update().filter(due_on__lt=today).exclude(status=ItemStatus.CLOSED).select_related("township")
-    for item in overdue:
-        late = (today - item.due_on).days
-        if item.escalation < Escalation.NOTICE:
-            level, action, roles = Escalation.NOTICE, "notice", (Role.COUNTY_OFFICER, Role.CITY_STAFF)
-        elif item.escalation < Escalation.TALK and late >= talk_after:
-            level, action, roles = Escalation.TALK, "talk", (Role.COUNTY_OFFICER, Role.CITY_STAFF, Role.PROVINCE_STAFF)
-        else:
-            continue
-        item.escalation = level
-        item.save(update_fields=["escalation"])
-        note = _("%(days)d days past the deadline of %(date)s") % {"days": late, "date": item.due_on}
-        RectificationStep.objects.create(item=item, action=action, note=note)
-        title = (_("Notice: overdue rectification in %(township)s") if action == "notice" else _("Formal talk: rectification in %(township)s still overdue")) % {"township": item.township.name}
-        notify(users=staff_of(item.township_id, *roles), kind=f"escalation_{action}", title=title, body=f"{item.problem}\n{note}",
-               url=f"/workflow/rectification/{item.pk}/", key=f"{action}:{item.pk}")
-        counts[action] += 1
-    return counts
+    overdue = list(
+        RectificationItem.objects.select_for_update().filter(due_on__lt=today, escalation__lt=Escalation.TALK).exclude(status=ItemStatus.CLOSED)
+        .values_list("pk", "township_id", "escalation", "due_on")
+    )
+    notices = [(pk, town, due) for pk, town, level, due in overdue if level < Escalation.NOTICE]
+    talks = [(pk, town, due) for pk, town, level, due in overdue if (today - due).days >= talk_after]
+    RectificationItem.objects.filter(pk__in=[pk for pk, _t, _d in notices]).update(escalation=Escalation.NOTICE)
+    RectificationItem.objects.filter(pk__in=[pk for pk, _t, _d in talks]).update(escalation=Escalation.TALK)
+    steps = []
+    for action, rows in (("notice", notices), ("talk", talks)):
+        steps += [RectificationStep(item_id=pk, action=action, note=_("%(days)d days past the deadline of %(date)s") % {"days": (today - due).days, "date": due})
+                  for pk, _town, due in rows]
+    RectificationStep.objects.bulk_create(steps, batch_size=2000)
+    names = dict(Division.objects.filter(code__in={t for _p, t, _d in notices + talks}).values_list("code", "name"))
+    for action, rows, roles in (("notice", notices, (Role.COUNTY_OFFICER, Role.CITY_STAFF)), ("talk", talks, (Role.COUNTY_OFFICER, Role.CITY_STAFF, Role.PROVINCE_STAFF))):
+        by_town: dict[str, int] = {}
+        for _pk, town, _due in rows:
+            by_town[town] = by_town.get(town, 0) + 1
+        for town, count in by_town.items():
+            title = (_("Notice: overdue rectification in %(township)s") if action == "notice" else _("Formal talk: rectification in %(township)s still overdue")) % {"township": names.get(town, town)}
+            notify(users=staff_of(town, *roles), kind=f"escalation_{action}", title=title,
+                   body=_("%(count)d overdue items") % {"count": count}, url=f"/workflow/rectification/?township={town}", key=f"{action}:{town}:{today.isoformat()}")
+    return {"notice": len(notices), "talk": len(talks)}

@@ -19,5 +19,13 @@ class Command(BaseCommand):
         self.stdout.write(f"演示评估轮次：2022–2024 每学年一轮，各 {rnd.townships.count()} 个乡镇（评估意见为演示数据）；{rnd.name}中曲阜市息陬镇、邹城市郭里镇待督导组填报（ducha 为组长）")
         for period in DEMO_PERIODS:  # oldest first, so each year sees the one before it
             rollup_all(period=period, prefix="37", analyze=True)
+        from workflow.services.demo import load_demo_workflow
+
+        flow = load_demo_workflow()
+        if not flow.get("skipped"):
+            self.stdout.write(
+                f"演示工作流程：2021年方案报送期限（省4月1日、市5月1日、县6月1日），整改事项 {flow['items']} 项（通报 {flow['notice']}、约谈 {flow['talk']}），"
+                f"已发布优秀案例 {flow['cases']} 个；曲阜市姚村镇自评待济宁市复核，邹城市自评待省级审核"
+            )
         card = scorecard(period=DEMO_PERIODS[-1], round_key=rnd.pk)
         self.stdout.write(f"统计结果（{DEMO_PERIODS[-1]}学年，演示数据）：七项目标全部达成的乡镇 {card['attained']} / {card['townships']}，目标 {card['goal']}")
