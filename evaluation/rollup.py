@@ -1,13 +1,16 @@
 """The roll-up in SQL: every observation point of a framework, for every 乡/镇 under a code
-prefix, in one INSERT … SELECT … ON CONFLICT per point — set-based, idempotent, the same on
-SQLite and PostgreSQL. `evaluation/rules.py` reads the same rules for one township in Python and
-is the oracle the tests hold this to."""
+prefix — the base rows once, grouped twice (townships, urban references), every point unfolded
+from those groupings in one INSERT … SELECT (ON CONFLICT when results exist) — then targets,
+townships and areas; set-based, idempotent, the same on SQLite and PostgreSQL.
+`evaluation/rules.py` reads the same rules for one township in Python and is the oracle the tests
+hold this to."""
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import BooleanField, CharField
 
+from evaluation.results_version import bump_results_version
 from evaluation.models import Aggregation, ObservationPoint, PointResult, RuleKind, SchoolYear, SourceKind, TownshipYear
 
 STAGE_MAP = (
@@ -210,16 +213,16 @@ def _ref_column(point: ObservationPoint, i: int) -> str | None:
 def _school_arm(point: ObservationPoint, i: int) -> str:
     """A point's rows from the grouped tables: value, reference and verdict as `_school_point_sql`."""
     stages = ", ".join(f"'{s}'" for s in point.stage_list)
-    value = f"t.v{i}"
+    value = f"g.v{i}"
     if point.aggregation == Aggregation.ALL_PASS:
         reference = "NULL"
         verdict = (
-            f"CASE WHEN t.n IS NULL THEN 'insufficient' WHEN t.nx{i} < t.n THEN 'insufficient' "
+            f"CASE WHEN g.n IS NULL THEN 'insufficient' WHEN g.nx{i} < g.n THEN 'insufficient' "
             f"WHEN {value} >= 1 THEN 'attained' ELSE 'not_attained' END"
         )
     else:
         if point.rule in (RuleKind.URBAN_GAP, RuleKind.QUALITY_GAP):
-            reference = f"r.r{i}"
+            reference = f"g.r{i}"
             if point.rule == RuleKind.URBAN_GAP:
                 decide = f"WHEN {reference} IS NULL THEN 'insufficient' WHEN {value} >= {reference} THEN 'attained'"
             else:
@@ -232,11 +235,8 @@ def _school_arm(point: ObservationPoint, i: int) -> str:
             decide = "WHEN " + _pass(point, value) + " THEN 'attained'"
         verdict = f"CASE WHEN {value} IS NULL THEN 'insufficient' {decide} ELSE 'not_attained' END"
     return (
-        f"SELECT b.code AS code, {int(point.pk)} AS point_id, st.stage AS stage, {value} AS value, {reference} AS reference, {verdict} AS verdict\n"
-        f"FROM rollup_towns b JOIN rollup_stages st ON st.stage IN ({stages})\n"
-        "LEFT JOIN rollup_town t ON t.code = b.code AND t.stage = st.stage\n"
-        "LEFT JOIN rollup_ref r ON r.county = b.county AND r.stage = st.stage\n"
-        "WHERE 1 = 1"
+        f"SELECT g.code AS code, {int(point.pk)} AS point_id, g.stage AS stage, {value} AS value, {reference} AS reference, {verdict} AS verdict\n"
+        f"FROM rollup_grid g WHERE g.stage IN ({stages})"
     )
 
 
@@ -263,8 +263,13 @@ WHERE evaluation_pointresult.value IS DISTINCT FROM EXCLUDED.value
 """
 
 
-def _points_sql(points: list[ObservationPoint]) -> list[str]:
-    """The statements computing every data point of `points`: the two groupings, then the write."""
+def _alias(column: str) -> str:
+    return column.rsplit(" AS ", 1)[1]
+
+
+def _points_sql(points: list[ObservationPoint]) -> tuple[list[str], str | None]:
+    """The statements computing every data point of `points` — the groupings — and the write,
+    without its conflict clause."""
     school = [p for p in points if p.source_kind in (SourceKind.SCHOOL_COLUMN, SourceKind.HELP)]
     township = [p for p in points if p.source_kind == SourceKind.TOWNSHIP_COLUMN]
     town_cols = [c for i, p in enumerate(school) for c in _town_columns(p, i)]
@@ -279,11 +284,18 @@ def _points_sql(points: list[ObservationPoint]) -> list[str]:
         "CREATE TEMP TABLE rollup_ref AS SELECT county, stage"
         + "".join(f", {c}" for c in ref_cols)
         + " FROM rollup_rows WHERE is_urban GROUP BY county, stage",
+        # Joined once, so each point's rows are a scan of one small table.
+        "CREATE TEMP TABLE rollup_grid AS SELECT b.code AS code, st.stage AS stage, t.n AS n"
+        + "".join(f", t.{_alias(c)}" for c in town_cols)
+        + "".join(f", r.{_alias(c)}" for c in ref_cols)
+        + " FROM rollup_towns b CROSS JOIN rollup_stages st"
+        " LEFT JOIN rollup_town t ON t.code = b.code AND t.stage = st.stage"
+        " LEFT JOIN rollup_ref r ON r.county = b.county AND r.stage = st.stage",
     ]
     if not arms:
-        return statements
+        return statements, None
     union = "\nUNION ALL\n".join(arms)
-    statements.append(f"""
+    write = f"""
 WITH x AS (
 {union}
 )
@@ -292,9 +304,8 @@ SELECT x.code, x.point_id, %(period)s, 0, x.stage, x.value, x.reference, x.verdi
 FROM x LEFT JOIN evaluation_pointresult prev
   ON prev.division_code = x.code AND prev.point_id = x.point_id AND prev.period = %(period)s - 1 AND prev.round_key = 0 AND prev.stage = x.stage
 WHERE 1 = 1
-{POINTS_UPSERT}
-""")
-    return statements
+"""
+    return statements, write
 
 
 def _base_rows_sql(points: list[ObservationPoint] | None = None) -> str:
@@ -332,7 +343,7 @@ WHERE sy.period = %(period)s AND sy.township_id >= %(lo)s AND sy.township_id < %
 """
 
 
-TEMP_TABLES = ("rollup_rows", "rollup_stages", "rollup_towns", "rollup_town", "rollup_ref")
+TEMP_TABLES = ("rollup_rows", "rollup_stages", "rollup_towns", "rollup_town", "rollup_ref", "rollup_grid")
 
 
 def _drop_temp(cursor) -> None:
@@ -344,10 +355,6 @@ def _create_base(cursor, params, points=None) -> None:
     _drop_temp(cursor)
     cursor.execute(_base_rows_sql(points), params)
     cursor.execute(f"CREATE TEMP TABLE rollup_stages AS WITH sm(school_stage, stage) AS (VALUES {_stage_values()}) SELECT DISTINCT stage FROM sm")
-    if connection.vendor == "postgresql":
-        # Without statistics the planner takes the fresh table for tiny and nests its loops.
-        cursor.execute("ANALYZE rollup_rows (code, county, stage, counted, is_urban)")
-        cursor.execute("ANALYZE rollup_stages")
 
 
 def point_sql(point: ObservationPoint) -> str | None:
@@ -375,14 +382,37 @@ def rollup_points(*, framework, period: int, prefix: str) -> int:
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     params = {"period": period, **prefix_range(prefix), "now": now}
     points = [p for p in ObservationPoint.objects.filter(target__framework=framework).order_by("pk") if p.source_kind != SourceKind.JUDGMENT]
-    statements = _points_sql(points)
+    statements, write = _points_sql(points)
     with connection.cursor() as cursor:
         _tune(cursor)
         _create_base(cursor, params, points)
         for sql in statements:
             cursor.execute(sql, params)
+        if write:
+            _write_points(cursor, write, params)
+            statements.append(write)
         _drop_temp(cursor)
     return len(statements)
+
+
+ANY_POINT_RESULT_SQL = (
+    "SELECT 1 FROM evaluation_pointresult WHERE period = %(period)s AND round_key = 0 AND division_code >= %(lo)s AND division_code < %(hi)s LIMIT 1"
+)
+
+
+def _write_points(cursor, write: str, params: dict) -> None:
+    cursor.execute(ANY_POINT_RESULT_SQL, params)
+    if cursor.fetchone() is None:
+        # A first computation: a plain INSERT skips the conflict check on every row (about a
+        # quarter of the write). Should another run have written the same rows since, the
+        # savepoint falls back to the upsert.
+        try:
+            with transaction.atomic():
+                cursor.execute(write, params)
+            return
+        except IntegrityError:
+            pass
+    cursor.execute(write + POINTS_UPSERT, params)
 
 
 def current_framework():
@@ -413,7 +443,9 @@ LEFT JOIN evaluation_judgment j ON j.form_id = f.id AND j.point_id = p.id
 WHERE r.period = %(period)s AND rt.township_id >= %(lo)s AND rt.township_id < %(hi)s
 """ + UPSERT
 
-# Each value beside last year's (增值性评价): a township that improves shows before it passes.
+# Each value beside last year's (增值性评价): a township that improves shows before it passes. The
+# roll-up joins last year's value as it writes; this is for results written by other means (the
+# dashboard bench's generated points).
 PREVIOUS_SQL = """
 UPDATE evaluation_pointresult AS cur SET previous_value = prev.value
 FROM evaluation_pointresult AS prev
@@ -495,39 +527,101 @@ GROUP BY SUBSTR(pop.code, 1, %(width)s), pop.population, targets.n
 # By stage: a 乡镇 counts for a stage when it has results at that stage (it has such schools); it
 # attains a target at that stage when every point of the target at that stage or for the whole
 # township ('all': township facts, judgments) is attained, and all seven when its seven targets are.
+# First each township's verdicts are folded per (stage or 'all', target) — one pass over the point
+# results of the widest area — then per stage it has, with the target 0 row for all seven (always
+# there, so it also marks the stages a township has).
+TOWN_TARGETS_SQL = """
+CREATE TEMP TABLE rollup_tt AS
+SELECT code, stage, target_number, MIN(attained) AS attained, MIN(round_key) AS base FROM (
+  SELECT division_code AS code, stage, {target} AS target_number, round_key,
+         CASE WHEN verdict = 'attained' THEN 1 ELSE 0 END AS attained
+  FROM evaluation_pointresult
+  WHERE period = %(period)s AND round_key IN (0, %(round)s) AND division_code >= %(lo)s AND division_code < %(hi)s
+) q
+GROUP BY code, stage, target_number
+"""
+
+TOWN_STAGES_SQL = """
+CREATE TEMP TABLE rollup_ts AS
+WITH present AS (SELECT DISTINCT code, stage FROM rollup_tt WHERE stage <> 'all' AND base = 0),
+by_target AS (
+  SELECT p.code AS code, p.stage AS stage, tt.target_number AS target_number, MIN(tt.attained) AS attained
+  FROM present p JOIN rollup_tt tt ON tt.code = p.code AND tt.stage IN (p.stage, 'all')
+  WHERE tt.target_number IS NOT NULL
+  GROUP BY p.code, p.stage, tt.target_number
+)
+SELECT code, stage, target_number, attained FROM by_target
+UNION ALL
+SELECT p.code, p.stage, 0, CASE WHEN SUM(b.attained) = 7 THEN 1 ELSE 0 END
+FROM present p LEFT JOIN by_target b ON b.code = p.code AND b.stage = p.stage
+GROUP BY p.code, p.stage
+"""
+
+# Every level at once: `levels` lists (width, lo, hi) — each county and city inside the prefix and
+# the areas above it.
 AREAS_STAGE_SQL = """
-WITH pop(code, population) AS (
+WITH levels(width, lo, hi) AS (VALUES {levels}),
+pop(code, population) AS (
   SELECT d.code, 'all' FROM townships_division d WHERE d.level = 'township' AND d.kind IN ('town', 'xiang') AND d.code >= %(lo)s AND d.code < %(hi)s
   UNION ALL SELECT DISTINCT pt.township_id, 'pilots' FROM townships_pilottownship pt WHERE pt.township_id >= %(lo)s AND pt.township_id < %(hi)s
   UNION ALL SELECT pt.township_id, 'batch:' || pt.batch_id FROM townships_pilottownship pt WHERE pt.township_id >= %(lo)s AND pt.township_id < %(hi)s
 ),
-stages(stage) AS (VALUES ('kindergarten'), ('primary'), ('junior')),
-present(code, stage) AS (
-  SELECT DISTINCT division_code, stage FROM evaluation_pointresult
-  WHERE period = %(period)s AND round_key = 0 AND stage <> 'all' AND division_code >= %(lo)s AND division_code < %(hi)s
-),
-by_target(code, stage, target_number, attained) AS (
-  SELECT pr.division_code, stages.stage, t.number, MIN(CASE WHEN pr.verdict = 'attained' THEN 1 ELSE 0 END)
-  FROM evaluation_pointresult pr
-  JOIN stages ON pr.stage IN (stages.stage, 'all')
-  JOIN evaluation_observationpoint p ON p.id = pr.point_id
-  JOIN evaluation_target t ON t.id = p.target_id AND t.framework_id = %(framework)s
-  WHERE pr.period = %(period)s AND pr.round_key IN (0, %(round)s) AND pr.division_code >= %(lo)s AND pr.division_code < %(hi)s
-  GROUP BY pr.division_code, stages.stage, t.number
-),
-verdicts(code, stage, target_number, attained) AS (
-  SELECT code, stage, target_number, attained FROM by_target
-  UNION ALL
-  SELECT code, stage, 0, CASE WHEN SUM(attained) = 7 THEN 1 ELSE 0 END FROM by_target GROUP BY code, stage
-),
 targets(n) AS (VALUES (0), (1), (2), (3), (4), (5), (6), (7))
 INSERT INTO evaluation_arearesult (division_code, period, round_key, population, stage, target_number, townships, attained, computed_at)
-SELECT SUBSTR(pop.code, 1, %(width)s), %(period)s, %(round)s, pop.population, present.stage, targets.n, COUNT(*), COALESCE(SUM(v.attained), 0), %(now)s
-FROM pop JOIN present ON present.code = pop.code CROSS JOIN targets
-LEFT JOIN verdicts v ON v.code = pop.code AND v.stage = present.stage AND v.target_number = targets.n
+SELECT SUBSTR(pop.code, 1, lv.width), %(period)s, %(round)s, pop.population, present.stage, targets.n, COUNT(*), COALESCE(SUM(v.attained), 0), %(now)s
+FROM levels lv
+JOIN pop ON pop.code >= lv.lo AND pop.code < lv.hi
+JOIN rollup_ts present ON present.code = pop.code AND present.target_number = 0
+CROSS JOIN targets
+LEFT JOIN rollup_ts v ON v.code = pop.code AND v.stage = present.stage AND v.target_number = targets.n
 WHERE 1 = 1
-GROUP BY SUBSTR(pop.code, 1, %(width)s), pop.population, present.stage, targets.n
+GROUP BY SUBSTR(pop.code, 1, lv.width), pop.population, present.stage, targets.n
 """ + AREA_UPSERT
+
+
+def _point_map(framework) -> dict:
+    """The framework's points as CASE expressions over `point_id` (target, weight, veto): the
+    result tables are read without joining the framework, so no plan can go wrong on a join whose
+    statistics lag a bulk write."""
+    rows = list(ObservationPoint.objects.filter(target__framework=framework).order_by("pk").values_list("pk", "target__number", "weight", "veto"))
+    if not rows:
+        return {"target": "NULL", "weight": "NULL", "veto": "0", "ids": "NULL"}
+
+    def case(values):
+        return "CASE point_id " + " ".join(f"WHEN {int(pk)} THEN {v}" for pk, v in values) + " END"
+
+    return {
+        "target": case((pk, int(n)) for pk, n, _w, _v in rows),
+        "weight": case((pk, "NULL" if w is None else f"{float(w)}") for pk, _n, w, _v in rows),
+        "veto": case((pk, 1 if v else 0) for pk, _n, _w, v in rows),
+        "ids": ", ".join(str(int(pk)) for pk, *_ in rows),
+    }
+
+
+# TARGETS_SQL with the framework read from `_point_map`.
+TARGETS_MAPPED_SQL = """
+INSERT INTO evaluation_targetresult (division_code, target_number, period, round_key, verdict, score, vetoed, computed_at)
+SELECT pr.division_code, pr.target_number, %(period)s, %(round)s,
+  CASE WHEN SUM(CASE WHEN pr.verdict = 'not_attained' THEN 1 ELSE 0 END) > 0 THEN 'not_attained'
+       WHEN SUM(CASE WHEN pr.verdict = 'insufficient' THEN 1 ELSE 0 END) > 0 THEN 'insufficient'
+       WHEN SUM(CASE WHEN pr.verdict = 'basic' THEN 1 ELSE 0 END) > 0 THEN 'basic'
+       ELSE 'attained' END,
+  ROUND(100.0 * SUM(pr.weight * CASE pr.verdict WHEN 'attained' THEN 1.0 WHEN 'basic' THEN 0.5 WHEN 'not_attained' THEN 0.0 END)
+        / NULLIF(SUM(CASE WHEN pr.verdict <> 'insufficient' THEN pr.weight * 1.0 END), 0), 1),
+  MAX(CASE WHEN pr.veto = 1 AND pr.verdict = 'not_attained' THEN 1 ELSE 0 END) = 1,
+  %(now)s
+FROM (
+  SELECT division_code, verdict, {target} AS target_number, {weight} AS weight, {veto} AS veto
+  FROM evaluation_pointresult
+  WHERE period = %(period)s AND round_key IN (0, %(round)s) AND division_code >= %(lo)s AND division_code < %(hi)s AND point_id IN ({ids})
+) pr
+WHERE 1 = 1
+GROUP BY pr.division_code, pr.target_number
+ON CONFLICT (division_code, target_number, period, round_key)
+DO UPDATE SET verdict = EXCLUDED.verdict, score = EXCLUDED.score, vetoed = EXCLUDED.vetoed, computed_at = EXCLUDED.computed_at
+WHERE evaluation_targetresult.verdict <> EXCLUDED.verdict OR evaluation_targetresult.score IS DISTINCT FROM EXCLUDED.score
+   OR evaluation_targetresult.vetoed <> EXCLUDED.vetoed
+"""
 
 
 def _rounds(period: int):
@@ -538,25 +632,28 @@ def _rounds(period: int):
 
 @transaction.atomic
 def rollup_county(*, framework, period: int, county: str) -> None:
-    """Everything of one county for one period: data points, judgments, year on year, targets
-    and townships for no round and for each round of the period. Idempotent."""
+    """Everything of one county (or any prefix) for one period: data points with last year's
+    values, judgments, targets and townships for no round and for each round of the period.
+    Idempotent."""
     from django.utils import timezone
 
     rollup_points(framework=framework, period=period, prefix=county)
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     params = {"period": period, **prefix_range(county), "now": now, "framework": framework.pk}
+    targets_sql = TARGETS_MAPPED_SQL.format(**_point_map(framework))
     with connection.cursor() as cursor:
+        _tune(cursor)
         cursor.execute(JUDGMENTS_SQL, params)
-        cursor.execute(PREVIOUS_SQL, params)
         for round_key in [0, *_rounds(period)]:
-            cursor.execute(TARGETS_SQL, {**params, "round": round_key})
+            cursor.execute(targets_sql, {**params, "round": round_key})
             cursor.execute(TOWNSHIPS_SQL, {**params, "round": round_key})
+    bump_results_version()  # result pages cached under the old token are stale now
 
 
 def rollup_all(*, period: int, prefix: str = "37", analyze: bool = False) -> int:
     """A full synchronous recomputation (the management command and the bench): the whole area in
-    one pass — a statement per point over every 乡镇 under the prefix — then the areas at each level.
-    `analyze` refreshes the planner's statistics first (after bulk loads)."""
+    one pass — a handful of statements over every 乡镇 under the prefix — then the areas at each
+    level. `analyze` refreshes the planner's statistics first (after bulk loads)."""
     from townships.models import Division, Level
 
     framework = current_framework()
@@ -567,21 +664,50 @@ def rollup_all(*, period: int, prefix: str = "37", analyze: bool = False) -> int
     return Division.objects.filter(level=Level.COUNTY, code__startswith=prefix).count()
 
 
+def _levels(prefix: str) -> list[tuple[int, str]]:
+    """(width, area) of each level a prefix's results change: the counties and cities inside it,
+    and the areas above it (its city, its province)."""
+    return [(width, prefix[:width] if width < len(prefix) else prefix) for width in (6, 4, 2)]
+
+
 @transaction.atomic
 def rollup_levels(*, period: int, prefix: str) -> None:
     """Area counts at every level for the 乡镇 under `prefix`: each county and city inside it, and
-    the areas above it (its city, the province), which its results change — one statement per level."""
+    the areas above it (its city, the province), which its results change — a few statements per
+    round whatever the number of levels."""
     from django.utils import timezone
 
     framework = current_framework()
     now = connection.ops.adapt_datetimefield_value(timezone.now())
+    levels = _levels(prefix)
+    widest = min((area for _w, area in levels), key=len)
+    level_params = {}
+    for i, (width, area) in enumerate(levels):
+        rng = prefix_range(area)
+        level_params.update({f"w{i}": width, f"lo{i}": rng["lo"], f"hi{i}": rng["hi"]})
+    values = ", ".join(f"(%(w{i})s, %(lo{i})s, %(hi{i})s)" for i in range(len(levels)))
+    if connection.vendor == "postgresql":
+        # Typed once, or the VALUES list's parameters stay of unknown type in the join.
+        values = ", ".join(f"(CAST(%(w{i})s AS integer), CAST(%(lo{i})s AS text), CAST(%(hi{i})s AS text))" for i in range(len(levels)))
+    stage_sql = AREAS_STAGE_SQL.format(levels=values)
+    town_targets_sql = TOWN_TARGETS_SQL.format(target=_point_map(framework)["target"])
     with connection.cursor() as cursor:
-        for width in (6, 4, 2):
-            area = prefix[:width] if width < len(prefix) else prefix
-            for round_key in [0, *_rounds(period)]:
-                params = {"period": period, **prefix_range(area), "now": now, "round": round_key, "width": width, "framework": framework.pk}
-                cursor.execute(AREAS_SQL, params)
-                cursor.execute(AREAS_STAGE_SQL, params)
+        _tune(cursor)
+        for round_key in [0, *_rounds(period)]:
+            base = {"period": period, "now": now, "round": round_key, "framework": framework.pk}
+            for width, area in levels:
+                cursor.execute(AREAS_SQL, {**base, **prefix_range(area), "width": width})
+            cursor.execute("DROP TABLE IF EXISTS rollup_tt")
+            cursor.execute("DROP TABLE IF EXISTS rollup_ts")
+            cursor.execute(town_targets_sql, {**base, **prefix_range(widest)})
+            cursor.execute(TOWN_STAGES_SQL)
+            if connection.vendor == "postgresql":
+                # Joined with itself: estimates from the fresh table's size alone nest the loops.
+                cursor.execute("ANALYZE rollup_ts")
+            cursor.execute(stage_sql, {**base, **prefix_range(widest), **level_params})
+            cursor.execute("DROP TABLE rollup_tt")
+            cursor.execute("DROP TABLE rollup_ts")
+    bump_results_version()
 
 
 def scorecard(*, period: int, round_key: int = 0, province: str = "37") -> dict:
