@@ -306,6 +306,7 @@ class TownshipRow:
     scores: list = field(default_factory=list)
     vetoed: bool = False
     review: str = ""  # the self-assessment's status in the round
+    has_township_data: bool = True  # a TownshipYear row for the school year
 
 
 def summarise(row) -> None:
@@ -330,7 +331,11 @@ def county_townships(f: Filters) -> list[TownshipRow]:
     elif f.population.startswith("batch:"):
         towns = towns.filter(Exists(PilotTownship.objects.filter(township_id=OuterRef("code"), batch_id=_int(f.population[6:]))))
     batch = PilotTownship.objects.filter(township_id=OuterRef("code")).order_by("batch__year").values("batch__name")[:1]
-    rows = {c: TownshipRow(code=c, name=n, pilot=p or "") for c, n, p in towns.annotate(batch=Subquery(batch)).values_list("code", "name", "batch")}
+    has_data = Exists(TownshipYear.objects.filter(township_id=OuterRef("code"), period=f.period))
+    rows = {
+        c: TownshipRow(code=c, name=n, pilot=p or "", has_township_data=d)
+        for c, n, p, d in towns.annotate(batch=Subquery(batch), has_data=has_data).values_list("code", "name", "batch", "has_data")
+    }
     for town, n, verdict, score, vetoed in TargetResult.objects.filter(
         division_code__startswith=code, period=f.period, round_key=f.round_key
     ).values_list("division_code", "target_number", "verdict", "score", "vetoed"):
@@ -351,8 +356,9 @@ def county_townships(f: Filters) -> list[TownshipRow]:
     return list(rows.values())
 
 
-def missing_uploads(f: Filters) -> dict:
-    """For a county officer: schools and 乡镇 with no data for the school year on screen."""
+def missing_uploads(f: Filters, townships: list) -> dict:
+    """For a county officer: schools and 乡镇 with no data for the school year on screen (the
+    乡镇 come from the county's township rows, which know whether their data is in)."""
     code = f.area.code
     schools = (
         School.objects.filter(township__parent_id=code)
@@ -360,13 +366,8 @@ def missing_uploads(f: Filters) -> dict:
         .select_related("township")
         .order_by("code")
     )
-    towns = (
-        Division.objects.filter(parent_id=code, level=Level.TOWNSHIP, kind__in=PROGRAMME_KINDS)
-        .exclude(Exists(TownshipYear.objects.filter(township_id=OuterRef("code"), period=f.period)))
-        .order_by("code")
-    )
     missing = list(schools)  # a county has a few hundred schools at most
-    return {"schools": missing, "schools_count": len(missing), "townships": list(towns.values_list("code", "name"))}
+    return {"schools": missing, "schools_count": len(missing), "townships": [(t.code, t.name) for t in townships if not t.has_township_data]}
 
 
 # --- The township page ------------------------------------------------------------------------

@@ -59,6 +59,9 @@ def upload_map(*, user, name: str, approval_number: str, content: bytes) -> MapL
     if len(matched) != len(cities):
         missing = "、".join(cities[c] for c in sorted(set(cities) - set(matched)))
         raise MapRefused(_("The map lacks these cities: %(names)s") % {"names": missing})
+    from evaluation.results_version import bump_results_version
+
+    bump_results_version()  # the provincial dashboard draws the map instead of the tiles
     MapLayer.objects.filter(is_active=True).update(is_active=False)
     return MapLayer.objects.create(
         name=name.strip() or approval_number.strip(), approval_number=approval_number.strip(),

@@ -2,8 +2,13 @@
 view parses its filters through the jurisdiction and calls one selector."""
 from __future__ import annotations
 
+import hashlib
+
 from django.conf import settings
 from django.contrib import messages
+from django.core.cache import cache
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -11,6 +16,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from evaluation.results_version import results_token
 from townships.jurisdiction import is_staff_role, jurisdiction_for
 from townships.models import Role
 
@@ -42,7 +48,7 @@ def _area_context(request, area_code: str | None = None) -> dict:
     else:
         ctx["ranking"] = []
     if level == 6:
-        ctx["missing"] = selectors.missing_uploads(f)
+        ctx["missing"] = selectors.missing_uploads(f, ctx["townships"])
     ctx.update(filters=f, level=level, stage_labels=selectors.stage_labels(), populations_labels=selectors.population_labels(f))
     ctx["trend_data"] = {
         "periods": [t["period"] for t in ctx["trend"]],
@@ -56,6 +62,24 @@ def _area_context(request, area_code: str | None = None) -> dict:
     return ctx
 
 
+def _page_key(request, kind: str) -> str:
+    """A rendered page body is the same for everyone with the same area, role and query, until
+    the results token changes (any roll-up, review, form or item change bumps it)."""
+    jurisdiction = jurisdiction_for(request)
+    scope = "*" if jurisdiction.everything else ",".join(sorted(jurisdiction.prefixes))
+    raw = "|".join((kind, results_token(), get_language() or "", scope, request.user.role, str(request.user.is_superuser), request.get_full_path()))
+    return "page:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _cached_page(request, kind: str, build) -> HttpResponse:
+    key = _page_key(request, kind)
+    page = cache.get(key)
+    if page is None:
+        page = build()
+        cache.set(key, page, settings.RESULT_PAGE_CACHE_SECONDS)
+    return render(request, f"reports/{kind}.html", page)
+
+
 @login_required
 def dashboard(request):
     if request.user.role == Role.INSPECTOR and not request.user.is_superuser:
@@ -63,12 +87,23 @@ def dashboard(request):
     code = request.GET.get("area", "")
     if len(code) == 9:
         return redirect("reports:township", code=code)
-    ctx = _area_context(request)
-    if ctx["level"] == 2:
-        ctx["tiles"] = tiles(ctx["children"])
-        ctx["map_layer"] = MapLayer.objects.filter(is_active=True).values("pk", "name", "approval_number").first()
-    ctx["breadcrumbs"] = _breadcrumbs(ctx["filters"].area, jurisdiction_for(request))
-    return render(request, "reports/dashboard.html", ctx)
+    if not _staff(request):
+        raise Http404
+    # The area is checked before the cache: a body is only ever cached for an area one may see.
+    area = code or selectors.root_area_code(jurisdiction_for(request))
+    if not area or len(area) not in selectors.CHILD_WIDTH or not jurisdiction_for(request).covers(area):
+        raise Http404
+
+    def build() -> dict:
+        ctx = _area_context(request)
+        if ctx["level"] == 2:
+            ctx["tiles"] = tiles(ctx["children"])
+            ctx["map_layer"] = MapLayer.objects.filter(is_active=True).values("pk", "name", "approval_number").first()
+        ctx["breadcrumbs"] = _breadcrumbs(ctx["filters"].area, jurisdiction_for(request))
+        body = render_to_string("reports/_dashboard_body.html", ctx, request=request)
+        return {"body": mark_safe(body), "page_title": f"{ctx['filters'].area.name} · {_('Dashboard')}"}  # noqa: S308 - our own template's output
+
+    return _cached_page(request, "dashboard", build)
 
 
 def _breadcrumbs(division, jurisdiction) -> list:
@@ -127,9 +162,16 @@ def _widened(jurisdiction, town):
 
 @login_required
 def township(request, code: str):
-    ctx = _township_context(request, code)
-    ctx["breadcrumbs"] = _breadcrumbs(ctx["town"], jurisdiction_for(request))
-    return render(request, "reports/township.html", ctx)
+    if not jurisdiction_for(request).covers(code):
+        raise Http404
+
+    def build() -> dict:
+        ctx = _township_context(request, code)
+        ctx["breadcrumbs"] = _breadcrumbs(ctx["town"], jurisdiction_for(request))
+        body = render_to_string("reports/_township_body.html", ctx, request=request)
+        return {"body": mark_safe(body), "page_title": f"{ctx['town'].name} · {_('Township')}"}  # noqa: S308 - our own template's output
+
+    return _cached_page(request, "township", build)
 
 
 @login_required

@@ -132,6 +132,15 @@ def celery_worker(worker_factory):
 
 
 @pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts with an empty cache: the database rolls back between tests, so a results
+    token can come back (see evaluation.results_version) and must not meet an earlier test's pages."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def default_language():
     """Each test starts in the portal's default language (a request may have switched the thread's)."""
     from django.utils import translation

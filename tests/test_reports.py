@@ -315,3 +315,25 @@ def test_approved_figures_only_and_marks_on_the_rest(client, results):
     assert "尚未审核" in response.content.decode()
     # "Approved only" needs a round: without one it falls back to all 乡镇.
     assert client.get("/dashboard/", {"period": 2024, "round": 0, "population": "approved"}).context["filters"].population == "all"
+
+
+def test_pages_are_served_from_cache_until_results_change(client, results):
+    login(client, results, "province")
+    with CaptureQueriesContext(connection) as first:
+        page = client.get("/dashboard/", {"area": "3708", "period": 2024, "round": 0})
+    with CaptureQueriesContext(connection) as again:
+        assert parse(client.get("/dashboard/", {"area": "3708", "period": 2024, "round": 0})).rows == parse(page).rows
+    assert len(again) <= 3 < len(first)  # session, user, results token
+    # A roll-up gives new results and a new token: the next request is computed afresh.
+    from evaluation.models import SchoolYear
+
+    SchoolYear.objects.filter(township__code__startswith=COUNTY, period=2024).update(teachers=None)
+    rollup_all(period=2024, prefix=COUNTY)
+    rollup_all(period=2024, prefix="3708")
+    fresh = client.get("/dashboard/", {"area": "3708", "period": 2024, "round": 0})
+    rows = parse(fresh).rows
+    stored = dict(AreaResult.objects.filter(division_code=COUNTY, period=2024, round_key=0, population="all", stage="all").values_list("target_number", "attained"))
+    assert rows[COUNTY] == stored and parse(page).rows[COUNTY] != stored
+    # Another user with another area never gets the cached body of the first.
+    login(client, results, "city_3702")
+    assert client.get("/dashboard/", {"area": "3708", "period": 2024, "round": 0}).status_code == 404

@@ -1,9 +1,10 @@
 from .data import ConfirmedFlag, Grade, HelpKind, HelpRelation, ImportRun, ImportStatus, SchoolYear, TownshipYear
 from .framework import Aggregation, Framework, ObservationPoint, RuleKind, SourceKind, Target
-from .results import AreaResult, PointResult, RollupJob, RollupUnit, TargetResult, TownshipResult
+from .results import AreaResult, PointResult, ResultsVersion, RollupJob, RollupUnit, TargetResult, TownshipResult
 from .rounds import Assignment, Evidence, FormChange, FormEvent, InspectionForm, Judgment, JudgmentLevel, FormStatus, Round, RoundTownship
 
 __all__ = [
+    "ResultsVersion",
     "Aggregation",
     "Assignment",
     "ConfirmedFlag",

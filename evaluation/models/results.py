@@ -105,3 +105,11 @@ class RollupUnit(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["job", "county"], name="unique_rollup_unit")]
+
+
+class ResultsVersion(models.Model):
+    """One row: a token that changes whenever results or what the result pages show change, so
+    pages can be cached by it. In the database, so every process (web, worker) agrees on it."""
+
+    token = models.CharField(max_length=32)
+    changed_at = models.DateTimeField(auto_now=True)

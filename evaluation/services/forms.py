@@ -24,6 +24,7 @@ from evaluation.models import (
     RoundTownship,
     SourceKind,
 )
+from evaluation.results_version import bump_results_version
 from townships.models import Role
 
 
@@ -121,6 +122,7 @@ def save_draft(*, form: InspectionForm, user, version: int, answers: dict[str, d
         FormChange.objects.bulk_create(log)
         InspectionForm.objects.filter(pk=form.pk).update(version=F("version") + 1, updated_at=timezone.now())
         form.refresh_from_db()
+    bump_results_version()  # the township page shows the team's judgments
     return form
 
 
@@ -151,6 +153,7 @@ def submit_form(*, form: InspectionForm, user, version: int) -> InspectionForm:
 
     period, township = form.round.period, form.township_id
     transaction.on_commit(lambda: queue_rollup(periods=[period], township_codes=[township]))
+    bump_results_version()  # the township page shows the team's judgments
     return form
 
 
@@ -168,6 +171,7 @@ def return_form(*, form: InspectionForm, user, reason: str) -> InspectionForm:
     form.version += 1
     form.save()
     FormEvent.objects.create(form=form, action="return", reason=reason.strip(), user=user)
+    bump_results_version()  # the township page shows the team's judgments
     return form
 
 
@@ -222,6 +226,7 @@ def add_evidence(*, judgment: Judgment, user, data: bytes, file_name: str) -> Ev
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         path.write_bytes(data)
+    bump_results_version()
     return Evidence.objects.create(
         judgment=judgment,
         township_id=form.township_id,

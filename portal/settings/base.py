@@ -77,6 +77,8 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "townships.User"
 
+AUTHENTICATION_BACKENDS = ["portal.auth_backends.UnitModelBackend"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -173,6 +175,9 @@ PROGRAMME_GOAL_SHARE = 0.5
 # ... by the end of the 14th five-year plan (十四五, 2021–2025).
 PROGRAMME_GOAL_YEAR = 2025
 PROVINCE_CODE = "37"
+# Dashboards and township pages are cached by the results token (evaluation.results_version),
+# which every change to what they show replaces; this only bounds how long an entry lives.
+RESULT_PAGE_CACHE_SECONDS = int(os.environ.get("RESULT_PAGE_CACHE_SECONDS", "3600"))
 # Rectification: days from the inspectors' submission to an item's deadline; days overdue before
 # a notice (通报) becomes a formal talk (约谈).
 RECTIFICATION_DAYS = int(os.environ.get("RECTIFICATION_DAYS", "90"))

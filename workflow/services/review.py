@@ -156,8 +156,10 @@ def _step(a, user, status, action, level, reason, points, *, notify_roles, title
 
 def _queue_rollup(a: SelfAssessment) -> None:
     # The dashboards can show approved figures only: an approval changes what they count.
+    from evaluation.results_version import bump_results_version
     from evaluation.tasks import queue_rollup
 
+    bump_results_version()
     period, code = a.round.period, a.township_id
     transaction.on_commit(lambda: queue_rollup(periods={period}, township_codes={code}))
 
