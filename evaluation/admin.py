@@ -2,6 +2,8 @@
 the validated upload), scoped by the same jurisdiction rule, exportable with formulas escaped."""
 from django import forms
 from django.contrib import admin, messages
+
+from security.admin_audit import AuditedAdminMixin
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -117,7 +119,7 @@ class ConfirmedFlagAdmin(ReadOnlyScopedAdmin):
 PROVINCE_ALL = {Role.PROVINCE_STAFF: ALL}
 
 
-class ProvinceOnlyAdmin(admin.ModelAdmin):
+class ProvinceOnlyAdmin(AuditedAdminMixin, admin.ModelAdmin):
     role_actions = PROVINCE_ALL
     _role_allows = ScopedAdminMixin._role_allows
 

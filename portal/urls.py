@@ -13,6 +13,8 @@ from workflow.api import (
     AssessmentViewSet, CaseViewSet, DeadlineViewSet, FundingViewSet, NotificationViewSet, PlanViewSet, RectificationViewSet,
 )
 
+from security import views as security_views
+
 from . import views
 
 router = DefaultRouter()
@@ -38,6 +40,9 @@ urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url=static("portal/favicon.svg"), permanent=True)),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password_change/", security_views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password_change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("accounts/otp/", security_views.otp_verify, name="otp_verify"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("data/", include("evaluation.urls")),

@@ -6,6 +6,8 @@ exports all start from `get_queryset`, which is scoped, so an object outside the
 "not found" exactly like a missing one.
 """
 from django.contrib import admin
+
+from security.admin_audit import AuditedAdminMixin
 from django.utils.translation import gettext_lazy as _
 
 from .jurisdiction import code_column, jurisdiction_for
@@ -71,7 +73,7 @@ class ScopedAdminMixin:
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class ScopedAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class ScopedAdmin(AuditedAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
     pass
 
 

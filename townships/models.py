@@ -247,6 +247,10 @@ class User(AbstractUser):
     unit = models.ForeignKey(
         Division, verbose_name=_("unit"), null=True, blank=True, on_delete=models.PROTECT, related_name="users"
     )
+    # The password policy (security/): imported accounts change theirs at first login, and
+    # everyone every PASSWORD_MAX_AGE_DAYS.
+    must_change_password = models.BooleanField(_("must change password"), default=False)
+    password_changed_at = models.DateTimeField(_("password changed at"), null=True, blank=True)
 
     class Meta(AbstractUser.Meta):
         verbose_name = _("user")

@@ -25,6 +25,7 @@ from evaluation.models import (
     SourceKind,
 )
 from evaluation.results_version import bump_results_version
+from security.audit import record as audit
 from townships.models import Role
 
 
@@ -120,6 +121,8 @@ def save_draft(*, form: InspectionForm, user, version: int, answers: dict[str, d
     if log:
         Judgment.objects.bulk_update(judgments.values(), ["level", "comment"])
         FormChange.objects.bulk_create(log)
+        audit(action="form_change", user=user, target=f"inspection-form:{form.pk}", area=form.township_id,
+              detail={f"{c.point.code}.{c.field}": [c.old, c.new] for c in log})
         InspectionForm.objects.filter(pk=form.pk).update(version=F("version") + 1, updated_at=timezone.now())
         form.refresh_from_db()
     bump_results_version()  # the township page shows the team's judgments
@@ -149,6 +152,7 @@ def submit_form(*, form: InspectionForm, user, version: int) -> InspectionForm:
     form.version += 1
     form.save()
     FormEvent.objects.create(form=form, action="submit", user=user)
+    audit(action="form_submit", user=user, target=f"inspection-form:{form.pk}", area=form.township_id)
     from evaluation.tasks import queue_rollup
 
     period, township = form.round.period, form.township_id
@@ -171,6 +175,7 @@ def return_form(*, form: InspectionForm, user, reason: str) -> InspectionForm:
     form.version += 1
     form.save()
     FormEvent.objects.create(form=form, action="return", reason=reason.strip(), user=user)
+    audit(action="form_return", user=user, target=f"inspection-form:{form.pk}", area=form.township_id, detail={"reason": reason.strip()})
     bump_results_version()  # the township page shows the team's judgments
     return form
 

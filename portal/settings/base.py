@@ -34,6 +34,10 @@ INSTALLED_APPS = [
     "evaluation",
     "reports",
     "workflow",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "security",
 ]
 
 MIDDLEWARE = [
@@ -43,9 +47,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "townships.middleware.JurisdictionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "security.middleware.AccountPolicyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a lockout into the locked-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -77,14 +85,46 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "townships.User"
 
-AUTHENTICATION_BACKENDS = ["portal.auth_backends.UnitModelBackend"]
+# django-axes first: it refuses a locked-out login before the password is even checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "portal.auth_backends.UnitModelBackend"]
 
+# Passwords: at least 8 characters, 3 of 4 character classes, not common, not like the user's
+# own details; changed at first login for imported accounts and every PASSWORD_MAX_AGE_DAYS.
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "security.validators.CharacterClassesValidator", "OPTIONS": {"min_classes": 3}},
 ]
+PASSWORD_MAX_AGE_DAYS = 180
+# Forced password change and the second factor (provincial staff, administrators). On here and
+# in production; the demo and test settings switch them off so demo logins and browser tests work.
+PASSWORD_POLICY_ENFORCED = True
+OTP_REQUIRED = True
+OTP_TOTP_ISSUER = "教育强镇筑基平台"
+
+# Lockout after 5 failures for 15 minutes, per login name (django-axes; logged in the audit log).
+from datetime import timedelta  # noqa: E402
+
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+# Per login name, not per address: a county bureau's staff share one NAT address, and locking the
+# address would lock the whole office out after five typos among them.
+AXES_LOCKOUT_PARAMETERS = ["username"]
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+
+# Sessions: idle timeout 30 minutes (security.middleware), gone when the browser closes.
+SESSION_IDLE_TIMEOUT_S = 30 * 60
+SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT_S
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+# The audit log is kept at least this long (security/management/commands/purge_audit.py).
+AUDIT_RETENTION_DAYS = max(180, int(os.environ.get("AUDIT_RETENTION_DAYS", "180")))
+AUDIT_TRUST_X_FORWARDED_FOR = False
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]

@@ -25,3 +25,8 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+# Never switched off in production (a test checks): forced password change, second factor.
+PASSWORD_POLICY_ENFORCED = True
+OTP_REQUIRED = True
+# Behind the compose file's proxy the client address is the first X-Forwarded-For hop.
+AUDIT_TRUST_X_FORWARDED_FOR = os.environ.get("AUDIT_TRUST_X_FORWARDED_FOR", "1") == "1"

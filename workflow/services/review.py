@@ -13,6 +13,8 @@ from townships.models import Role
 from workflow.models import AssessmentStatus as S
 from workflow.models import DataLock, PlanLevel, ReviewStep, SelfAssessment, SelfAssessmentItem
 
+from security.audit import record as audit
+
 from .common import WorkflowRefused, require_area
 from .notifications import notify, staff_of
 
@@ -147,6 +149,8 @@ def _step(a, user, status, action, level, reason, points, *, notify_roles, title
     a.version += 1
     a.save(update_fields=["status", "version", "updated_at"])
     step = ReviewStep.objects.create(assessment=a, action=action, level=level, user=user, reason=reason.strip(), points=points)
+    audit(action=f"review_{action}", user=user, target=f"self-assessment:{a.pk}", area=a.township_id,
+          detail={"status": status, "reason": reason.strip(), "points": points})
     body = reason.strip() + (("\n" + _("Points to revisit: %(codes)s") % {"codes": "、".join(points)}) if points else "")
     notify(users=[u for u in staff_of(a.township_id, *notify_roles) if u.pk != user.pk], kind=f"review_{action}", title=title,
            body=body, url=_url(a), key=f"review:{step.pk}")
