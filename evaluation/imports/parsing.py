@@ -68,6 +68,8 @@ def parse_decimal(value, column: c.Column):
         if value < 0:
             raise CellError(_("should be a number of 0 or more"))
         number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        if number.is_nan():  # compares with nothing; a spreadsheet never holds it, a program might
+            raise CellError(_("should be a number of 0 or more"))
     else:
         text = _number_text(value)
         if not _NUMBER_RE.match(text):
@@ -83,6 +85,8 @@ def parse_rate(value, column: c.Column):
         raise CellError(_("should be a share between 0 and 1, or a percentage such as 95%"))
     if isinstance(value, (int, float)):
         number = Decimal(repr(float(value)))
+        if number.is_nan():
+            raise CellError(_("should be a share between 0 and 1, or a percentage such as 95%"))
     else:
         text = _number_text(value)
         percent = text.endswith("%")

@@ -112,32 +112,101 @@ FAST_WORDS = {
 _MISS = object()
 
 
-def _parse_column(parsed: ParsedSheet, col: c.Column, cells: list, records: list[dict]) -> None:
-    key, parser, required = col.key, PARSERS[col.kind], col.required
+def _cell_parser(col: c.Column):
+    """value → (typed value, error message or None) for one cell of `col`."""
+    parser, required = PARSERS[col.kind], col.required
     fast = _fast_float(col)
     words = FAST_WORDS.get(col.kind, {})
-    for value, record in zip(cells, records):
+    code_len = {c.CODE10: 10, c.CODE9: 9}.get(col.kind)
+
+    def parse(value):
         cls = value.__class__
         if cls is float and fast is not None:
             converted = fast(value)
             if converted is not None:
-                record[key] = converted
-                continue
-        elif cls is str and words:
-            hit = words.get(value, _MISS)
-            if hit is not _MISS:
-                record[key] = hit
-                continue
-        if value is None or value == "" or (value.__class__ is str and not value.strip()):
-            if required:
-                parsed.error(record["_row"], col, "", _("is required"))
-            record[key] = None
-            continue
+                return converted, None
+        elif cls is str:
+            if words:
+                hit = words.get(value, _MISS)
+                if hit is not _MISS:
+                    return hit, None
+            elif code_len and len(value) == code_len and value.isascii() and value.isdigit():
+                return value, None
+        if value is None or value == "" or (cls is str and not value.strip()):
+            return None, (_("is required") if required else None)
         try:
-            record[key] = parser(value, col)
+            return parser(value, col), None
         except CellError as e:
-            record[key] = None
-            parsed.error(record["_row"], col, value, e)
+            return None, e
+
+    return parse
+
+
+def _float_column(col: c.Column):
+    """For a column whose cells are all floats: distinct values → typed values, converting them all
+    at C speed, or None when some value needs the cell-by-cell path (out of range, a fraction in
+    a whole-number column, NaN). Gives what _fast_float gives cell by cell."""
+    limit = float(col.max_value) if col.max_value is not None else float("inf")
+    if col.kind in (c.INT, c.PERIOD):
+        low, high = (2015.0, 2099.0) if col.kind == c.PERIOD else (0.0, limit)
+        whole, convert = True, int
+    elif col.kind == c.DECIMAL:
+        low, high, whole = 0.0, limit, False
+        convert = lambda values: map(Decimal, map("%.2f".__mod__, values))  # noqa: E731
+    elif col.kind == c.RATE:
+        low, high, whole = 0.0, 1.0, False
+        convert = lambda values: map(Decimal, map("%.4f".__mod__, values))  # noqa: E731
+    else:
+        return None
+
+    def typed(distinct: set) -> dict | None:
+        # NaN fails both comparisons, so it takes the slow path and gets its error there.
+        if not (all(map(low.__le__, distinct)) and all(map(high.__ge__, distinct))):
+            return None
+        if whole:
+            if not all(map(float.is_integer, distinct)):
+                return None
+            return dict(zip(distinct, map(int, distinct)))
+        return dict(zip(distinct, convert(distinct)))
+
+    return typed
+
+
+# Cells of these classes are parsed once per distinct value. bool is left out on purpose: True == 1
+# == 1.0 would share one entry although the parsers treat a bool cell differently.
+_SHARED_CLASSES = frozenset({float, int, str, type(None)})
+
+
+def _parse_column(parsed: ParsedSheet, col: c.Column, cells, row_numbers: list[int]) -> list:
+    """The column's typed values in row order; errors are recorded in row order.
+
+    A column holds few distinct values (是/否, grades, small counts), so each distinct value is
+    parsed once and the column is mapped through the results at C speed."""
+    classes = set(map(type, cells))
+    if classes == {float}:
+        floats = _float_column(col)
+        values = floats(set(cells)) if floats is not None else None
+        if values is not None:
+            return list(map(values.__getitem__, cells))
+    parse = _cell_parser(col)
+    if classes <= _SHARED_CLASSES:
+        values, bad = {}, {}
+        for value in dict.fromkeys(cells):
+            values[value], message = parse(value)
+            if message is not None:
+                bad[value] = message
+        if bad:
+            for row, value in zip(row_numbers, cells):
+                if value in bad:
+                    parsed.error(row, col, "" if is_blank(value) else value, bad[value])
+        return list(map(values.__getitem__, cells))
+    out = []
+    for row, value in zip(row_numbers, cells):
+        typed, message = parse(value)
+        if message is not None:
+            parsed.error(row, col, "" if is_blank(value) else value, message)
+        out.append(typed)
+    return out
 
 
 def parse_sheet(sheet: RawSheet) -> ParsedSheet | None:
@@ -161,24 +230,29 @@ def parse_sheet(sheet: RawSheet) -> ParsedSheet | None:
         return parsed
     parsed.present = [col for col in spec.columns if col.key in seen]
     body = sheet.rows[header_idx + 1 :]
-    # Column-wise: one tight loop per column over its cells; a record per non-blank row.
+    # Column-wise: one pass per column over its cells, then one record per non-blank row.
     width = max((len(r) for r in body), default=0)
     if any(len(r) != width for r in body):
         body = [r + [None] * (width - len(r)) for r in body]
     transposed = list(zip(*body)) if body else []
-    columns = {col.key: (transposed[seen[col.key]] if seen[col.key] < width else [None] * len(body)) for col in parsed.present}
-    keep = [i for i in range(len(body)) if not all(is_blank(columns[k][i]) for k in columns)]  # blank and phantom rows
-    records = [{"_row": header_idx + 2 + i} for i in keep]
-    everything = len(keep) == len(body)
+    columns = {col.key: (transposed[seen[col.key]] if seen[col.key] < width else (None,) * len(body)) for col in parsed.present}
+    # Blank and phantom rows: only rows whose first column is blank can be blank throughout.
+    first = columns[parsed.present[0].key]
+    maybe_blank = [i for i, v in enumerate(first) if v is None or (v.__class__ is str and not v.strip())]
+    blank = {i for i in maybe_blank if all(is_blank(columns[k][i]) for k in columns)}
+    keep = [i for i in range(len(body)) if i not in blank] if blank else range(len(body))
+    row_numbers = [header_idx + 2 + i for i in keep]
+    typed = {}
     for col in parsed.present:
         cells = columns[col.key]
-        _parse_column(parsed, col, cells if everything else [cells[i] for i in keep], records)
+        typed[col.key] = _parse_column(parsed, col, cells if not blank else [cells[i] for i in keep], row_numbers)
     for smaller, larger, message in c.ROW_CHECKS.get(spec.kind, ()):
-        if smaller in columns and larger in columns:
-            for record in records:
-                a, b = record[smaller], record[larger]
+        if smaller in typed and larger in typed:
+            for row, a, b in zip(row_numbers, typed[smaller], typed[larger]):
                 if a is not None and b is not None and a > b:
-                    parsed.error(record["_row"], spec.column(smaller), a, message)
+                    parsed.error(row, spec.column(smaller), a, message)
+    keys = ("_row", *typed)
+    records = [dict(zip(keys, values)) for values in zip(row_numbers, *typed.values())]
     parsed.records = records
     if not parsed.records and not parsed.errors:
         parsed.errors.append(RowError(sheet.name, None, "", "", _("the sheet has a header but no data rows")))

@@ -32,18 +32,15 @@ def _blank_text(model, rows: list[dict], fields: list[str]) -> None:
                     r[f] = ""
 
 
-def _split(rows_new, rows_changed, spec, present):
-    """(columns, rows) to write: every stored column of the sheet."""
-    return [(_fields(spec, None), rows_new + rows_changed)]
-
-
 def upsert_schools(*, new: list[dict], changed: list[dict], present: list[c.Column], run: ImportRun) -> None:
-    for fields, rows in _split(new, changed, c.SCHOOLS, present):
-        names = [f for f in fields if f != "township_code"]
-        # A school list an officer uploads is real data, whatever the demo generator made before.
-        columns = ["code", "township_id", *names, "is_demo"]
-        data = [(r["school_code"], r["township_code"], *(r.get(f) for f in names), False) for r in rows]
-        bulk_upsert(model=School, conflict=["code"], columns=columns, rows=data, touch=None)
+    names = [f for f in _fields(c.SCHOOLS, None) if f != "township_code"]
+    # A school list an officer uploads is real data, whatever the demo generator made before.
+    columns = ["code", "township_id", *names, "is_demo"]
+
+    def data(rows):
+        return [(r["school_code"], r["township_code"], *(r.get(f) for f in names), False) for r in rows]
+
+    bulk_upsert(model=School, conflict=["code"], columns=columns, rows=data(changed), new_rows=data(new), touch=None)
 
 
 def _school_ids(rows: list[dict], *attrs: tuple[str, str]) -> None:
@@ -71,38 +68,50 @@ EMPTY = {col.key: None for spec in c.SPECS for col in spec.columns}
 
 def upsert_school_years(*, new: list[dict], changed: list[dict], present: list[c.Column], run: ImportRun) -> None:
     _school_ids(new + changed, ("_school_id", "school_code"))
-    for fields, rows in _split(new, changed, c.SCHOOL_YEARS, present):
-        _blank_text(SchoolYear, rows, fields)
-        get = itemgetter("_school_id", "period", "_township", *fields) if fields else None
-        data = [(*row[:3], run.pk, *row[3:]) for row in map(lambda r: _tuple(get, r), rows)]
-        bulk_upsert(
-            model=SchoolYear,
-            conflict=["school_id", "period"],
-            columns=["school_id", "period", "township_id", "updated_by_import_id", *fields],
-            rows=data,
-        )
+    fields = _fields(c.SCHOOL_YEARS, None)
+    _blank_text(SchoolYear, new + changed, fields)
+    get = itemgetter("_school_id", "period", "_township", *fields)
+
+    def data(rows):
+        return [(*row[:3], run.pk, *row[3:]) for row in map(lambda r: _tuple(get, r), rows)]
+
+    bulk_upsert(
+        model=SchoolYear,
+        conflict=["school_id", "period"],
+        columns=["school_id", "period", "township_id", "updated_by_import_id", *fields],
+        rows=data(changed),
+        new_rows=data(new),
+    )
 
 
 def upsert_township_years(*, new: list[dict], changed: list[dict], present: list[c.Column], run: ImportRun) -> None:
-    for fields, rows in _split(new, changed, c.TOWNSHIP_YEARS, present):
-        _blank_text(TownshipYear, rows, fields)
-        data = [(r["township_code"], r["period"], run.pk, *(r.get(f) for f in fields)) for r in rows]
-        bulk_upsert(
-            model=TownshipYear,
-            conflict=["township_id", "period"],
-            columns=["township_id", "period", "updated_by_import_id", *fields],
-            rows=data,
-        )
+    fields = _fields(c.TOWNSHIP_YEARS, None)
+    _blank_text(TownshipYear, new + changed, fields)
+
+    def data(rows):
+        return [(r["township_code"], r["period"], run.pk, *(r.get(f) for f in fields)) for r in rows]
+
+    bulk_upsert(
+        model=TownshipYear,
+        conflict=["township_id", "period"],
+        columns=["township_id", "period", "updated_by_import_id", *fields],
+        rows=data(changed),
+        new_rows=data(new),
+    )
 
 
 def upsert_help(*, new: list[dict], changed: list[dict], present: list[c.Column], run: ImportRun) -> None:
-    rows = new + changed
-    _school_ids(rows, ("_helper_id", "helper_code"), ("_helped_id", "helped_code"))
+    _school_ids(new + changed, ("_helper_id", "helper_code"), ("_helped_id", "helped_code"))
+
+    def data(rows):
+        return [(r["_helper_id"], r["_helped_id"], r["kind"], r["period"], r["_township"], run.pk) for r in rows]
+
     bulk_upsert(
         model=HelpRelation,
         conflict=["helper_id", "helped_id", "kind", "period"],
         columns=["helper_id", "helped_id", "kind", "period", "township_id", "updated_by_import_id"],
-        rows=[(r["_helper_id"], r["_helped_id"], r["kind"], r["period"], r["_township"], run.pk) for r in rows],
+        rows=data(changed),
+        new_rows=data(new),
         touch=None,
     )
 
