@@ -78,7 +78,7 @@ class JudgmentSerializer(serializers.ModelSerializer):
         model = Judgment
         fields = ["id", "point", "level", "comment", "evidence"]
 
-    def get_evidence(self, obj):
+    def get_evidence(self, obj) -> list[dict]:
         return [{"id": e.pk, "file_name": e.file_name, "content_type": e.content_type, "size": e.size} for e in obj.evidence.all()]
 
 

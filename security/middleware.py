@@ -7,6 +7,7 @@ import time
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
@@ -44,7 +45,7 @@ class AccountPolicyMiddleware:
                 record(action="session_timeout", request=request, user=user)
                 logout(request)
                 messages.info(request, _("You were logged out after %(m)d minutes without activity.") % {"m": settings.SESSION_IDLE_TIMEOUT_S // 60})
-                return redirect(f"{settings.LOGIN_URL}?next={request.path}")
+                return redirect_to_login(request.get_full_path())
             # Saved at most once a minute: not a session write on every request.
             if not seen or now - seen >= TOUCH_EVERY_S:
                 request.session["last_seen"] = now
