@@ -153,6 +153,7 @@ class AssessmentViewSet(viewsets.ReadOnlyModelViewSet):
 
     @action(detail=True, methods=["post"])
     def review(self, request, pk=None):
+        self.get_object()  # "not found" outside the area comes before any complaint about the input
         data = ReviewInput(data=request.data)
         data.is_valid(raise_exception=True)
         return self._act(review.review_self_assessment, **data.validated_data)
@@ -201,6 +202,7 @@ class RectificationViewSet(viewsets.ReadOnlyModelViewSet):
 
     @action(detail=True, methods=["post"])
     def evidence(self, request, pk=None):
+        self.get_object()  # outside the area is "not found" before anything else is said
         upload = request.FILES.get("file")
         if upload is None:
             return Response({"detail": "请选择文件。"}, status=status.HTTP_400_BAD_REQUEST)

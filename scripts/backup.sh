@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Back up the portal's PostgreSQL database and private files.
+#   scripts/backup.sh DIR            (DATABASE_URL and PORTAL_PRIVATE_MEDIA from the environment)
+# Writes DIR/portal-<time>.dump (pg_dump custom format) and DIR/private-<time>.tar.gz.
+set -euo pipefail
+out="${1:?usage: scripts/backup.sh DIR}"
+: "${DATABASE_URL:?DATABASE_URL must point at the portal PostgreSQL database}"
+mkdir -p "$out"
+stamp="$(date +%Y%m%d-%H%M%S)"
+pg_dump --format=custom --no-owner --dbname="$DATABASE_URL" --file="$out/portal-$stamp.dump"
+media="${PORTAL_PRIVATE_MEDIA:-$(dirname "$0")/../var/private}"
+if [ -d "$media" ]; then tar -czf "$out/private-$stamp.tar.gz" -C "$media" .; fi
+echo "$out/portal-$stamp.dump"
