@@ -247,3 +247,15 @@ def test_the_database_refuses_to_rewrite_or_drop_recent_audit_events(world):
         AuditEvent.objects.filter(pk=event.pk).delete()
     assert AuditEvent.objects.get(pk=event.pk).action == "probe"
 
+
+
+def test_uploads_are_in_the_audit_log(world):
+    from evaluation.imports.service import import_file
+    from tests import import_files as f
+    from townships.jurisdiction import resolve_jurisdiction
+
+    officer = world.user("county_370881")
+    run = import_file(user=officer, jurisdiction=resolve_jurisdiction(officer), data=f.school_year_xlsx(), file_name="学校.xlsx", channel="test", dry_run=False)
+    event = AuditEvent.objects.get(action="upload_commit")
+    assert event.user == officer and event.area == "370881" and str(run.pk) in event.target
+    assert event.detail["counts"][0]["new"] == 2

@@ -86,6 +86,7 @@ def test_the_whole_chain_for_one_township(chain):
     # The inspectors' form of the locked 乡镇 cannot change either.
     lead = world.user("inspector_a")
     form = assign_team(round=rnd, township_code=town, inspectors=[lead], lead=lead)
+    assert Notification.objects.filter(user=lead, kind="assignment", url=f"/data/inspect/{form.pk}/").exists()
     with pytest.raises(FormRefused, match="锁定"):
         save_draft(form=form, user=lead, version=form.version, answers={"3.1": {"level": "attained"}})
 

@@ -247,6 +247,10 @@ def _commit_outcome(*, run: ImportRun, outcome: Outcome, user, confirmations: di
     run.progress = 100
     run.message = ""
     run.save()
+    from security.audit import record
+
+    record(action="upload_commit", user=user, target=f"import:{run.pk} {run.file_name}"[:200], area=run.scope_code,
+           detail={"counts": [s.counts() for s in outcome.sheets], "flags_confirmed": len(outcome.flags)})
     return None
 
 

@@ -58,7 +58,24 @@ def assign_team(*, round: Round, township_code: str, inspectors: list, lead) -> 
         Assignment.objects.update_or_create(
             round=round, township_id=township_code, inspector=user, defaults={"is_lead": user.pk == lead.pk}
         )
-    return open_form(round=round, township_code=township_code)
+    form = open_form(round=round, township_code=township_code)
+    _notify(users=inspectors, kind="assignment", title=_("You are assigned to %(township)s in %(round)s") % {"township": _township_name(township_code), "round": round.name},
+            url=f"/data/inspect/{form.pk}/", key=f"assignment:{round.pk}:{township_code}")
+    return form
+
+
+def _township_name(code: str) -> str:
+    from townships.models import Division
+
+    town = Division.objects.select_related("parent").filter(code=code).first()
+    return f"{town.parent.name}{town.name}" if town else code
+
+
+def _notify(**kwargs) -> None:
+    # The workflow app keeps the notifications; evaluation only sends them.
+    from workflow.services.notifications import notify
+
+    notify(**kwargs)
 
 
 def open_form(*, round: Round, township_code: str) -> InspectionForm:
@@ -175,6 +192,9 @@ def return_form(*, form: InspectionForm, user, reason: str) -> InspectionForm:
     form.version += 1
     form.save()
     FormEvent.objects.create(form=form, action="return", reason=reason.strip(), user=user)
+    team = [a.inspector for a in Assignment.objects.filter(round_id=form.round_id, township_id=form.township_id).select_related("inspector")]
+    _notify(users=team, kind="form_return", title=_("The form for %(township)s was returned") % {"township": _township_name(form.township_id)},
+            body=reason.strip(), url=f"/data/inspect/{form.pk}/", key=f"form_return:{form.pk}:{form.version}")
     audit(action="form_return", user=user, target=f"inspection-form:{form.pk}", area=form.township_id, detail={"reason": reason.strip()})
     bump_results_version()  # the township page shows the team's judgments
     return form
