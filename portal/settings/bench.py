@@ -14,3 +14,6 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # `manage.py bench` under these settings makes its throwaway database beside the named one
     # (qzzj_bench → qzzj_bench_run), never a test_… database a test run may be using.
     DATABASES["default"].setdefault("TEST", {}).setdefault("NAME", f"{DATABASES['default']['NAME']}_run")
+# The bench's provincial-staff user logs in with a session only, as in the demo.
+PASSWORD_POLICY_ENFORCED = False
+OTP_REQUIRED = False
