@@ -1,5 +1,6 @@
 """Thin tasks: ids in, one service call. Safe to run twice (a committed run is not committed again)."""
 from celery import shared_task
+from celery.signals import worker_ready
 
 from evaluation.imports.service import ImportRefused, commit_import, preview_import
 from evaluation.models import ImportRun, ImportStatus
@@ -46,8 +47,27 @@ def nightly_rollup_task() -> str:
     return f"job {job.pk}" if job else "skipped: another run holds the lock"
 
 
+@worker_ready.connect
+def flush_deferred_on_start(**kwargs) -> None:
+    """A worker coming up (often: Redis came back) first queues what was kept meanwhile."""
+    from evaluation.queueing import flush_deferred_tasks
+
+    flush_deferred_tasks()
+
+
+@shared_task(acks_late=True)
+def flush_deferred_tasks_task() -> int:
+    """Every minute (beat): queue what was kept while the broker was down."""
+    from evaluation.queueing import flush_deferred_tasks
+
+    return flush_deferred_tasks()
+
+
 def queue_rollup(*, periods, township_codes) -> None:
-    """After a commit: recompute the counties of the affected 乡镇 (one task each)."""
+    """After a commit: recompute the counties of the affected 乡镇 (one task each); kept for
+    later if the broker is down (the upload itself has been saved)."""
+    from evaluation.queueing import enqueue
+
     for period in sorted(set(periods)):
         for county in sorted({code[:6] for code in township_codes}):
-            rollup_county_task.delay(period, county)
+            enqueue(rollup_county_task, period, county)

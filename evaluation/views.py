@@ -57,10 +57,17 @@ def upload(request):
     run = store_upload(user=request.user, jurisdiction=jurisdiction, data=f.read(), file_name=f.name, channel="page")
     if run.size > settings.IMPORT_ASYNC_BYTES:
         # Large files are checked by a worker; the page shows progress meanwhile.
-        transaction.on_commit(lambda: preview_import_task.delay(run.pk))
+        transaction.on_commit(lambda: _queue_or_say_delayed(request, preview_import_task, run.pk))
     else:
         preview_import(run=run, jurisdiction=jurisdiction)
     return redirect("evaluation:run", pk=run.pk)
+
+
+def _queue_or_say_delayed(request, task, *args) -> None:
+    from evaluation.queueing import enqueue
+
+    if not enqueue(task, *args):
+        messages.warning(request, _("The background processing service is unavailable right now. The file is saved; it will be processed automatically as soon as the service is back."))
 
 
 @login_required
@@ -95,7 +102,7 @@ def run_commit(request, pk):
     if run.size > settings.IMPORT_ASYNC_BYTES:
         run.status, run.progress = ImportStatus.RUNNING, 0
         run.save(update_fields=["status", "progress"])
-        transaction.on_commit(lambda: commit_import_task.delay(run.pk, request.user.pk, confirmations))
+        transaction.on_commit(lambda: _queue_or_say_delayed(request, commit_import_task, run.pk, request.user.pk, confirmations))
         return redirect("evaluation:run", pk=run.pk)
     try:
         commit_import(run=run, user=request.user, jurisdiction=jurisdiction, confirmations=confirmations)

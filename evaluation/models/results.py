@@ -113,3 +113,16 @@ class ResultsVersion(models.Model):
 
     token = models.CharField(max_length=32)
     changed_at = models.DateTimeField(auto_now=True)
+
+
+class DeferredTask(models.Model):
+    """A task that could not be queued because the broker (Redis) was down: kept here, in the
+    database, and queued by `flush_deferred_tasks` once the broker answers again."""
+
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["id"]

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from evaluation.models import RollupJob, RollupUnit
+from evaluation.queueing import enqueue
 from evaluation.rollup import county_codes, current_framework, refresh_statistics, rollup_county, rollup_levels
 
 NIGHTLY_LOCK = "lock:nightly-rollup"
@@ -51,7 +52,7 @@ def start_job(*, period: int, prefix: str = "37", kind: str = "full") -> RollupJ
     counties = county_codes(prefix) or [prefix]
     refresh_statistics()
     job = RollupJob.objects.create(kind=kind, period=period, prefix=prefix, units_total=len(counties))
-    transaction.on_commit(lambda: [rollup_county_task.delay(period, c, job.pk) for c in counties])
+    transaction.on_commit(lambda: [enqueue(rollup_county_task, period, c, job.pk) for c in counties])
     return job
 
 

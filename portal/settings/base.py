@@ -164,7 +164,9 @@ CELERY_TIMEZONE = TIME_ZONE
 
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        {"BACKEND": "portal.cache.ResilientRedisCache", "LOCATION": REDIS_URL,
+         # Fail fast when Redis is down: a page is then computed, not kept waiting.
+         "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
@@ -239,4 +241,5 @@ from celery.schedules import crontab  # noqa: E402
 CELERY_BEAT_SCHEDULE = {
     "nightly-rollup": {"task": "evaluation.tasks.nightly_rollup_task", "schedule": crontab(hour=2, minute=0)},
     "daily-workflow": {"task": "workflow.tasks.daily_workflow_task", "schedule": crontab(hour=6, minute=0)},
+    "flush-deferred-tasks": {"task": "evaluation.tasks.flush_deferred_tasks_task", "schedule": 60.0},
 }
