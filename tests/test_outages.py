@@ -68,11 +68,13 @@ def broker(own_redis):
     from portal.celery import app
 
     def reset_connections():
-        # Celery keeps a connection pool and a producer pool made from the broker URL.
-        if app._pool is not None:
-            app._pool.force_close_all()
+        # Celery and kombu keep connection and producer pools made from the broker URL: drop
+        # them (closing them would leave closed pools behind for the next test to acquire from).
+        from kombu import pools
+
         app._pool = None
         app.amqp._producer_pool = None
+        pools.reset()
 
     saved = {k: app.conf[k] for k in ("broker_url", "task_always_eager")}
     app.conf.update(broker_url=own_redis.url, task_always_eager=False)
