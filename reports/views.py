@@ -44,7 +44,7 @@ def _area_context(request, area_code: str | None = None) -> dict:
     if level == 2:
         ctx["ranking"] = selectors.rankings(f, width=6)
     elif level == 4:
-        ctx["ranking"] = sorted(ctx["children"], key=lambda r: (-(r.share(0) or 0), r.code))
+        ctx["ranking"] = sorted((r for r in ctx["children"] if r.townships), key=lambda r: (-(r.share(0) or 0), r.code))
     else:
         ctx["ranking"] = []
     if level == 6:

@@ -21,8 +21,12 @@ class SchoolYear(models.Model):
     # No separate index: the unique (school, period) constraint already leads with school.
     school = models.ForeignKey("townships.School", verbose_name=_("school"), on_delete=models.PROTECT, related_name="years", db_index=False)
     period = models.PositiveSmallIntegerField(_("school year"))
-    # Denormalised from the school when written, so the jurisdiction scopes this table alone.
-    township = models.ForeignKey("townships.Township", verbose_name=_("township-level unit"), on_delete=models.PROTECT, related_name="+")
+    # Denormalised from the school when written, so the jurisdiction scopes this table alone. No
+    # database constraint: the school's own key is enforced, the upload copies its township after
+    # checking it, and `manage.py integrity_check` verifies the two agree — while a constraint
+    # here would cost every bulk upload a second check per row at commit.
+    township = models.ForeignKey("townships.Township", verbose_name=_("township-level unit"), on_delete=models.PROTECT, related_name="+",
+                                 db_constraint=False)
 
     students = models.PositiveIntegerField(_("students"))
     # Target 一: conditions (办学条件)
@@ -58,7 +62,9 @@ class SchoolYear(models.Model):
 
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     # Uploads are never deleted, so this audit pointer needs no index of its own.
-    updated_by_import = models.ForeignKey("ImportRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False)
+    # Provenance only (import runs are never deleted): no database check per written row.
+    updated_by_import = models.ForeignKey("ImportRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False,
+                                          db_constraint=False)
 
     class Meta:
         verbose_name = _("school-year data")
