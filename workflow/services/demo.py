@@ -58,7 +58,7 @@ def load_demo_workflow() -> dict:
         fixed = PointResult.objects.filter(period=period + 1, round_key=0, verdict="attained")
         closed = RectificationItem.objects.filter(round=rounds[period], point_id__in=fixed.values("point_id"),
                                                   township_id__in=fixed.values("division_code"))
-        ids = list(closed.values_list("pk", flat=True)[:4000])
+        ids = list(closed.values_list("pk", flat=True))
         RectificationItem.objects.filter(pk__in=ids).update(status=ItemStatus.CLOSED, measures="（演示）已完成整改", closed_at=timezone.now())
         RectificationStep.objects.bulk_create([RectificationStep(item_id=i, action="closed", note="（演示）核查通过") for i in ids])
     escalated = rectification.escalate_overdue()
