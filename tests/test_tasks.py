@@ -141,3 +141,60 @@ def test_killed_worker_job_completes_exactly_once_on_a_new_worker(worker_factory
     _wipe_results()
     rollup_all(period=2024, prefix="37")
     assert _results() == after_crash
+
+
+@pytest.mark.worker
+def test_killed_worker_during_an_import_commits_it_exactly_once_on_a_new_worker(worker_factory, world):
+    """SIGKILL the worker while it writes a large upload: nothing is half-written; a new worker
+    commits it once (the commit is one transaction; the task comes back after the visibility
+    timeout and is idempotent)."""
+    import os
+    import signal
+    import time
+
+    from django.db import connection
+
+    from evaluation.bench import build_school_year_xlsx
+    from evaluation.imports.service import preview_import, store_upload
+    from evaluation.models import ImportRun, ImportStatus, SchoolYear
+    from evaluation.queueing import enqueue
+    from evaluation.tasks import commit_import_task
+    from security.models import AuditEvent
+    from townships.jurisdiction import resolve_jurisdiction
+    from townships.services.demo import load_demo_schools
+
+    if worker_factory is None:
+        pytest.skip("needs real workers (CI runs it on Redis)")
+    load_demo_schools(province_prefix="37", villages_per_township=8)
+    rows = 12_000
+    user = world.user("province")
+    run = store_upload(user=user, jurisdiction=resolve_jurisdiction(user), data=build_school_year_xlsx(rows=rows), file_name="大文件.xlsx", channel="test")
+    run = preview_import(run=run, jurisdiction=resolve_jurisdiction(user))
+    assert run.status == ImportStatus.PREVIEWED, run.errors[:3]
+    first = worker_factory("w1", CELERY_VISIBILITY_TIMEOUT="5")
+    ImportRun.objects.filter(pk=run.pk).update(status=ImportStatus.RUNNING)
+    assert enqueue(commit_import_task, run.pk, user.pk, {})
+    # Kill it in the middle of writing: when another session is seen writing the school years.
+    deadline = time.monotonic() + 120
+    writing = False
+    while not writing:
+        assert time.monotonic() < deadline, "the worker never started writing"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND state = 'active' "
+                "AND query ILIKE '%%evaluation_schoolyear%%' AND (query ILIKE 'COPY%%' OR query ILIKE 'INSERT%%')"
+            )
+            writing = cursor.fetchone()[0] > 0
+        time.sleep(0.01)
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait()
+    time.sleep(1)  # the server notices the dead client and rolls its transaction back
+    assert ImportRun.objects.get(pk=run.pk).status != ImportStatus.COMMITTED, "committed before the kill; nothing was tested"
+    assert SchoolYear.objects.filter(period=2024).count() == 0  # nothing half-written
+    worker_factory("w2", CELERY_VISIBILITY_TIMEOUT="5")
+    deadline = time.monotonic() + 300
+    while ImportRun.objects.get(pk=run.pk).status != ImportStatus.COMMITTED:
+        assert time.monotonic() < deadline, ImportRun.objects.get(pk=run.pk).message
+        time.sleep(0.2)
+    assert SchoolYear.objects.filter(period=2024).count() == rows
+    assert AuditEvent.objects.filter(action="upload_commit", target__startswith=f"import:{run.pk} ").count() == 1
