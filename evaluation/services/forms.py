@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -26,6 +24,7 @@ from evaluation.models import (
 )
 from evaluation.results_version import bump_results_version
 from security.audit import record as audit
+from portal.private_files import FileRefused, sniff_evidence, store_private_file  # noqa: F401 (sniff_evidence: old import path)
 from townships.models import Role
 
 
@@ -201,35 +200,6 @@ def return_form(*, form: InspectionForm, user, reason: str) -> InspectionForm:
 
 
 # Evidence: type decided by content; stored privately under a generated name.
-EVIDENCE_TYPES = {
-    b"\xff\xd8\xff": ("image/jpeg", ".jpg"),
-    b"\x89PNG\r\n\x1a\n": ("image/png", ".png"),
-    b"%PDF-": ("application/pdf", ".pdf"),
-}
-OFFICE_PARTS = {"word/": (".docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
-                "xl/": (".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-                "ppt/": (".pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation")}
-
-
-def sniff_evidence(data: bytes) -> tuple[str, str] | None:
-    for magic, kind in EVIDENCE_TYPES.items():
-        if data.startswith(magic):
-            return kind
-    if data.startswith(b"PK\x03\x04"):
-        import io
-        import zipfile
-
-        try:
-            names = zipfile.ZipFile(io.BytesIO(data)).namelist()
-        except zipfile.BadZipFile:
-            return None
-        if "[Content_Types].xml" in names:
-            for prefix, (ext, ctype) in OFFICE_PARTS.items():
-                if any(n.startswith(prefix) for n in names):
-                    return ctype, ext
-    return None
-
-
 @transaction.atomic
 def add_evidence(*, judgment: Judgment, user, data: bytes, file_name: str) -> Evidence:
     form = judgment.form
@@ -238,28 +208,19 @@ def add_evidence(*, judgment: Judgment, user, data: bytes, file_name: str) -> Ev
     if form.status == FormStatus.SUBMITTED:
         raise FormRefused(_("The form has been submitted and is locked."))
     refuse_if_locked(form)
-    limit = getattr(settings, "EVIDENCE_MAX_BYTES", 10 * 1024 * 1024)
-    if len(data) > limit:
-        raise FormRefused(_("The file is larger than %(mb)d MB.") % {"mb": limit // (1024 * 1024)})
-    kind = sniff_evidence(data)
-    if kind is None:
-        raise FormRefused(_("Evidence must be a photo (JPEG, PNG), a PDF or an Office document (Word, Excel, PowerPoint)."))
-    content_type, ext = kind
-    digest = hashlib.sha256(data).hexdigest()
-    relative = f"evidence/{digest[:2]}/{digest}{ext}"
-    path = Path(settings.PRIVATE_MEDIA_ROOT) / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        path.write_bytes(data)
+    try:
+        stored = store_private_file(data=data, file_name=file_name, folder="evidence")
+    except FileRefused as e:
+        raise FormRefused(e.message) from None
     bump_results_version()
     return Evidence.objects.create(
         judgment=judgment,
         township_id=form.township_id,
-        file_name=Path(file_name).name[:255],
-        content_type=content_type,
-        size=len(data),
-        sha256=digest,
-        stored_as=relative,
+        file_name=stored["file_name"],
+        content_type=stored["content_type"],
+        size=stored["size"],
+        sha256=stored["sha256"],
+        stored_as=stored["stored_as"],
         uploaded_by=user,
     )
 

@@ -1,10 +1,6 @@
 """What every workflow service shares: the refusal, who may act where, private files."""
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-
-from django.conf import settings
 from django.utils.translation import gettext as _
 
 from townships.jurisdiction import resolve_jurisdiction
@@ -32,23 +28,10 @@ def require_role(user, *roles: str, message: str) -> None:
 
 
 def store_private_file(*, data: bytes, file_name: str, folder: str) -> dict:
-    """Check a document by its content (photo, PDF, Office) and size, store it under its hash
-    outside the web root, and return the fields of a StoredFile."""
-    from evaluation.services.forms import sniff_evidence
+    from portal.private_files import FileRefused
+    from portal.private_files import store_private_file as store
 
-    limit = getattr(settings, "EVIDENCE_MAX_BYTES", 10 * 1024 * 1024)
-    if not data:
-        raise WorkflowRefused(_("The file is empty."))
-    if len(data) > limit:
-        raise WorkflowRefused(_("The file is larger than %(mb)d MB.") % {"mb": limit // (1024 * 1024)})
-    kind = sniff_evidence(data)
-    if kind is None:
-        raise WorkflowRefused(_("Evidence must be a photo (JPEG, PNG), a PDF or an Office document (Word, Excel, PowerPoint)."))
-    content_type, ext = kind
-    digest = hashlib.sha256(data).hexdigest()
-    relative = f"{folder}/{digest[:2]}/{digest}{ext}"
-    path = Path(settings.PRIVATE_MEDIA_ROOT) / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        path.write_bytes(data)
-    return {"file_name": Path(file_name).name[:255], "content_type": content_type, "size": len(data), "sha256": digest, "stored_as": relative}
+    try:
+        return store(data=data, file_name=file_name, folder=folder)
+    except FileRefused as e:
+        raise WorkflowRefused(e.message) from None
