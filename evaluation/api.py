@@ -39,6 +39,7 @@ class CommitSerializer(serializers.Serializer):
 
 
 class ImportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    lookup_value_regex = r"[0-9]+"  # a non-numeric id is "not found", never a server error
     serializer_class = ImportRunSerializer
     parser_classes = [MultiPartParser, FormParser]
 
@@ -97,6 +98,7 @@ class SchoolYearSerializer(serializers.ModelSerializer):
 
 
 class SchoolYearViewSet(viewsets.ReadOnlyModelViewSet):
+    lookup_value_regex = r"[0-9]+"  # a non-numeric id is "not found", never a server error
     serializer_class = SchoolYearSerializer
     filterset_fields = ["period"]
 

@@ -35,6 +35,7 @@ class FrameworkSerializer(serializers.ModelSerializer):
 
 
 class FrameworkViewSet(viewsets.ReadOnlyModelViewSet):
+    lookup_value_regex = r"[0-9]+"  # a non-numeric id is "not found", never a server error
     serializer_class = FrameworkSerializer
     queryset = Framework.objects.prefetch_related("targets__points")
 
@@ -46,6 +47,7 @@ class RoundSerializer(serializers.ModelSerializer):
 
 
 class RoundViewSet(viewsets.ReadOnlyModelViewSet):
+    lookup_value_regex = r"[0-9]+"  # a non-numeric id is "not found", never a server error
     serializer_class = RoundSerializer
 
     def get_queryset(self):
@@ -64,6 +66,7 @@ class AssignmentSerializer(serializers.ModelSerializer):
 
 
 class AssignmentViewSet(viewsets.ReadOnlyModelViewSet):
+    lookup_value_regex = r"[0-9]+"  # a non-numeric id is "not found", never a server error
     serializer_class = AssignmentSerializer
 
     def get_queryset(self):
@@ -109,6 +112,7 @@ class EvidenceSerializer(serializers.Serializer):
 
 
 class FormViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    lookup_value_regex = r"[0-9]+"  # a non-numeric id is "not found", never a server error
     serializer_class = FormSerializer
     parser_classes = [JSONParser, MultiPartParser]
 

@@ -4,9 +4,11 @@ a refusal is a 400 with the service's message, changing nothing."""
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from django.utils.translation import gettext as _
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 
@@ -21,6 +23,13 @@ from .models import (
 from .services import cases, plans, rectification, review
 from .services.common import NotInArea, WorkflowRefused
 from .services.notifications import mark_read
+
+
+def body(request) -> dict:
+    """The request's fields as a mapping; a JSON array or scalar is a 400, not a crash."""
+    if not hasattr(request.data, "get"):
+        raise ValidationError({"detail": _("The request body must be a JSON object.")})
+    return request.data
 
 
 def refused(exc: WorkflowRefused) -> Response:
@@ -45,6 +54,7 @@ class PlanSerializer(serializers.ModelSerializer):
 
 
 class PlanViewSet(viewsets.ReadOnlyModelViewSet):
+    lookup_value_regex = r"[0-9]+"  # a non-numeric id is "not found", never a server error
     serializer_class = PlanSerializer
     filterset_fields = ["year", "status"]
 
@@ -68,6 +78,8 @@ class DeadlineSerializer(serializers.ModelSerializer):
 
 class DeadlineViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
     """Deadlines are public to staff; provincial staff set them (an upsert by year and level)."""
+
+    lookup_value_regex = r"[0-9]+"  # a non-numeric id is "not found", never a server error
 
     serializer_class = DeadlineSerializer
     queryset = PlanDeadline.objects.order_by("-year", "level")
@@ -119,6 +131,7 @@ class OpenInput(serializers.Serializer):
 
 
 class AssessmentViewSet(viewsets.ReadOnlyModelViewSet):
+    lookup_value_regex = r"[0-9]+"  # a non-numeric id is "not found", never a server error
     serializer_class = AssessmentSerializer
     filterset_fields = ["round", "status"]
 
@@ -145,7 +158,15 @@ class AssessmentViewSet(viewsets.ReadOnlyModelViewSet):
 
     @action(detail=True, methods=["post"])
     def save(self, request, pk=None):
-        return self._act(review.save_self_assessment, version=int(request.data.get("version", -1)), answers=request.data.get("answers") or {})
+        data = body(request)
+        try:
+            version = int(data.get("version", -1))
+        except (TypeError, ValueError):
+            version = -1
+        answers = data.get("answers") or {}
+        if not isinstance(answers, dict) or not all(isinstance(v, dict) for v in answers.values()):
+            raise ValidationError({"answers": _("Give the answers as {point code: {level, comment}}.")})
+        return self._act(review.save_self_assessment, version=version, answers=answers)
 
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
@@ -160,7 +181,7 @@ class AssessmentViewSet(viewsets.ReadOnlyModelViewSet):
 
     @action(detail=True, methods=["post"])
     def reopen(self, request, pk=None):
-        return self._act(review.reopen_self_assessment, reason=str(request.data.get("reason", "")))
+        return self._act(review.reopen_self_assessment, reason=str(body(request).get("reason", "")))
 
 
 class StepSerializer(serializers.ModelSerializer):
@@ -185,6 +206,7 @@ class RectificationSerializer(serializers.ModelSerializer):
 
 
 class RectificationViewSet(viewsets.ReadOnlyModelViewSet):
+    lookup_value_regex = r"[0-9]+"  # a non-numeric id is "not found", never a server error
     serializer_class = RectificationSerializer
     filterset_fields = ["round", "status", "escalation"]
     parser_classes = [JSONParser, MultiPartParser]
@@ -210,11 +232,11 @@ class RectificationViewSet(viewsets.ReadOnlyModelViewSet):
 
     @action(detail=True, methods=["post"])
     def answer(self, request, pk=None):
-        return self._act(rectification.answer_item, measures=str(request.data.get("measures", "")))
+        return self._act(rectification.answer_item, measures=str(body(request).get("measures", "")))
 
     @action(detail=True, methods=["post"])
     def check(self, request, pk=None):
-        return self._act(rectification.check_item, close=bool(request.data.get("close")), note=str(request.data.get("note", "")))
+        return self._act(rectification.check_item, close=bool(body(request).get("close")), note=str(body(request).get("note", "")))
 
 
 class CaseSerializer(serializers.ModelSerializer):
@@ -224,8 +246,17 @@ class CaseSerializer(serializers.ModelSerializer):
         read_only_fields = ["unit", "status", "submitted_at", "school"]
 
 
+class CaseInput(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    theme = serializers.CharField(max_length=12)
+    summary = serializers.CharField()
+    school_code = serializers.CharField(max_length=10, required=False, allow_blank=True, default="")
+
+
 class CaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Published cases for everyone; submitted ones for their own area."""
+
+    lookup_value_regex = r"[0-9]+"  # a non-numeric id is "not found", never a server error
 
     serializer_class = CaseSerializer
     filterset_fields = ["theme", "status"]
@@ -234,9 +265,10 @@ class CaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         return (selectors.published_cases() | selectors.cases_in(jurisdiction_for(self.request))).distinct().order_by("-submitted_at")
 
     def create(self, request, *args, **kwargs):
+        data = CaseInput(data=body(request))
+        data.is_valid(raise_exception=True)
         try:
-            case = cases.submit_case(user=request.user, title=str(request.data.get("title", "")), theme=str(request.data.get("theme", "")),
-                                     summary=str(request.data.get("summary", "")), school_code=str(request.data.get("school_code", "")))
+            case = cases.submit_case(user=request.user, **data.validated_data)
         except WorkflowRefused as exc:
             return refused(exc)
         return Response(CaseSerializer(case).data, status=status.HTTP_201_CREATED)
@@ -244,7 +276,7 @@ class CaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def review(self, request, pk=None):
         try:
-            case = cases.review_case(user=request.user, case=self.get_object(), publish=bool(request.data.get("publish")), note=str(request.data.get("note", "")))
+            case = cases.review_case(user=request.user, case=self.get_object(), publish=bool(body(request).get("publish")), note=str(body(request).get("note", "")))
         except WorkflowRefused as exc:
             return refused(exc)
         return Response(CaseSerializer(case).data)
@@ -257,6 +289,7 @@ class FundingSerializer(serializers.ModelSerializer):
 
 
 class FundingViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    lookup_value_regex = r"[0-9]+"  # a non-numeric id is "not found", never a server error
     serializer_class = FundingSerializer
     filterset_fields = ["year", "purpose"]
 
@@ -264,13 +297,27 @@ class FundingViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.Ge
         return jurisdiction_for(self.request).filter(Funding.objects.all(), "township").order_by("township_id", "year", "purpose")
 
     def create(self, request, *args, **kwargs):
-        data = request.data
+        data = FundingInput(data=body(request))
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
         try:
-            row = plans.save_funding(user=request.user, township_code=str(data.get("township", "")), year=int(data.get("year") or 0),
-                                     purpose=str(data.get("purpose", "")), amounts={k: data.get(k) for k in FundingSerializer.Meta.fields[3:]})
-        except (WorkflowRefused, ValueError) as exc:
-            return refused(exc if isinstance(exc, WorkflowRefused) else WorkflowRefused("year 应为整数。"))
+            row = plans.save_funding(user=request.user, township_code=v["township"], year=v["year"], purpose=v["purpose"],
+                                     amounts={k: v.get(k) for k in FundingSerializer.Meta.fields[3:]})
+        except WorkflowRefused as exc:
+            return refused(exc)
         return Response(FundingSerializer(row).data, status=status.HTTP_201_CREATED)
+
+
+class FundingInput(serializers.Serializer):
+    """What a county officer records (an upsert by township, year and purpose: no uniqueness check)."""
+
+    township = serializers.CharField(max_length=12)
+    year = serializers.IntegerField(min_value=2000, max_value=2100)
+    purpose = serializers.CharField(max_length=20)
+    provincial_planned = serializers.DecimalField(max_digits=12, decimal_places=2, required=False)
+    provincial_spent = serializers.DecimalField(max_digits=12, decimal_places=2, required=False)
+    local_planned = serializers.DecimalField(max_digits=12, decimal_places=2, required=False)
+    local_spent = serializers.DecimalField(max_digits=12, decimal_places=2, required=False)
 
 
 class NotificationSerializer(serializers.ModelSerializer):
@@ -279,7 +326,14 @@ class NotificationSerializer(serializers.ModelSerializer):
         fields = ["id", "kind", "title", "body", "url", "created_at", "read_at"]
 
 
+class ReadInput(serializers.Serializer):
+    """Which notifications to mark read (all unread when omitted)."""
+
+    ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**31 - 1), required=False, max_length=1000)
+
+
 class NotificationViewSet(viewsets.ReadOnlyModelViewSet):
+    lookup_value_regex = r"[0-9]+"  # a non-numeric id is "not found", never a server error
     serializer_class = NotificationSerializer
 
     def get_queryset(self):
@@ -287,9 +341,15 @@ class NotificationViewSet(viewsets.ReadOnlyModelViewSet):
             return Notification.objects.none()
         return Notification.objects.filter(user=self.request.user)
 
+    @extend_schema(
+        request=ReadInput,
+        responses=inline_serializer("ReadResult", {"read": serializers.IntegerField()}),
+    )
     @action(detail=False, methods=["post"])
     def read(self, request):
-        ids = request.data.get("ids")
-        count = mark_read(user=request.user, ids=[int(i) for i in ids] if isinstance(ids, list) else None)
+        data = ReadInput(data=body(request))
+        data.is_valid(raise_exception=True)
+        ids = data.validated_data.get("ids")
+        count = mark_read(user=request.user, ids=ids)
         return Response({"read": count})
 
