@@ -1,5 +1,5 @@
-"""The access matrix: every URL of the portal (from the URL conf) and every API path (from the
-OpenAPI schema), for users of several roles, with objects inside and outside their area.
+"""The access matrix: every URL of the portal and of the admin (from the URL conf) and every API
+path (from the OpenAPI schema), for users of several roles, with objects inside and outside their area.
 Outside: "not found", and nothing in the database changed. Inside: the object is served. Lists:
 nothing of the other area. A URL with a parameter this test does not know fails the test, so a
 new endpoint cannot escape the matrix."""
@@ -230,3 +230,191 @@ def test_every_api_path_of_the_schema_is_scoped(two_counties):
         assert snapshot(*TABLES) == before, path
         if "get" in operations:
             assert api.get(inside).status_code == 200, inside
+
+
+# --- the admin --------------------------------------------------------------------------------
+
+def admin_urls():
+    """(name, route) of every admin URL that names an object, from the URL conf."""
+    return {name: route for route, name in walk(get_resolver().url_patterns)
+            if route.startswith("admin/") and re.search(r"<(?:\w+:)?(\w+)>", route) and name not in ("admin", "admin:app_list")}
+
+
+def _admin_for(name):
+    from django.contrib import admin
+
+    for model, model_admin in admin.site._registry.items():
+        prefix = f"admin:{model._meta.app_label}_{model._meta.model_name}_"
+        if name.startswith(prefix):
+            return model, model_admin
+    if name == "admin:auth_user_password_change":  # the user admin's own URL, named after auth
+        from townships.models import User
+
+        return User, admin.site._registry[User]
+    return None, None
+
+
+# Admin models every staff user may read whatever their area, and why.
+ADMIN_SHARED = {
+    "PilotBatch": "the province's published batches; their townships are an inline scoped by the jurisdiction rule",
+}
+
+
+def _missing_id(model):
+    return "999999999" if model._meta.pk.get_internal_type() in ("AutoField", "BigAutoField", "IntegerField") else "999999999999"
+
+
+def _admin_answer(client, method, url, missing_id):
+    """What the admin answered, with the object id taken out (a "does not exist" message names it)."""
+    response = getattr(client, method)(url, {"post": "yes"} if method == "post" else None, follow=True)
+    messages = [str(m) for m in response.context["messages"]] if response.context and "messages" in response.context else []
+    return response.status_code, [u for u, _ in response.redirect_chain], [m.replace(missing_id, "ID") for m in messages]
+
+
+@pytest.fixture
+def admin_objects(two_counties):
+    """What the fixture lacks for the admin: an alias, a confirmed flag and a second-factor device."""
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+    from django.contrib.auth.models import Group
+    from django.utils import timezone
+    from django_celery_beat.models import ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask, SolarSchedule
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from evaluation.models import RollupJob
+
+    from evaluation.models import ConfirmedFlag
+    from townships.models import DivisionAlias, Level
+
+    world, objects = two_counties
+    for county in (OWN, OTHER):
+        town = objects[county]["town"]
+        DivisionAlias.objects.create(level=Level.TOWNSHIP, scope_id=county, alias=f"别名{town}", division_id=town, reason="test")
+        ConfirmedFlag.objects.create(run=objects[county]["run"], township_id=town, subject="学校", period=2024, field="students",
+                                     previous="100", value="300", reason="合并", confirmed_by=world.user(f"county_{county}"))
+    TOTPDevice.objects.create(user=world.user("province"), name="手机")
+    # The province's own tables, one row each, so their refusal is tested on a real object.
+    Group.objects.create(name="审核组")
+    schedule = IntervalSchedule.objects.create(every=5, period=IntervalSchedule.MINUTES)
+    PeriodicTask.objects.get_or_create(name="matrix", defaults={"task": "evaluation.tasks.nightly_rollup_task", "interval": schedule})
+    CrontabSchedule.objects.create(minute="0", hour="2")
+    SolarSchedule.objects.create(event="sunrise", latitude=36.6, longitude=117.0)
+    ClockedSchedule.objects.create(clocked_time=timezone.now())
+    AccessAttempt.objects.create(username="someone", ip_address="10.0.0.1", failures_since_start=1, get_data="", post_data="", http_accept="", path_info="/accounts/login/")
+    AccessLog.objects.create(username="someone", ip_address="10.0.0.1", http_accept="", path_info="/accounts/login/")
+    AccessFailureLog.objects.create(username="someone", ip_address="10.0.0.1", http_accept="", path_info="/accounts/login/", locked_out=False)
+    RollupJob.objects.create(kind="nightly", period=2024, prefix="37")
+    return world, objects
+
+
+@pytest.mark.parametrize("observer,inside", [(f"county_{OWN}", OWN), ("city_3702", None)])
+def test_every_admin_url_answers_outside_objects_like_missing_ones_and_changes_nothing(admin_objects, observer, inside):
+    """Every admin URL naming an object, for every registered model. A model the jurisdiction rule
+    scopes: the other county's object is answered exactly like a missing one, by GET and POST, and
+    nothing changes. A shared model (ADMIN_SHARED) is read-only below the province and shows none of
+    the other area. Any other model is the province's: refused (403) to city and county staff."""
+    from django.contrib import admin
+
+    from django_celery_beat.models import PeriodicTask
+    from security.models import AuditEvent
+    from townships.admin_scoping import ScopedAdminMixin
+
+    world, objects = admin_objects
+    client = Client()
+    client.force_login(world.user(observer))
+    other_area = resolve_jurisdiction(world.user(f"county_{OTHER}"))
+    own_area = resolve_jurisdiction(world.user(f"county_{OWN}"))
+    observer_area = resolve_jurisdiction(world.user(observer))
+    # Everything the admin can edit; not the audit log, which records each refusal.
+    tables = TABLES + tuple(m for m in admin.site._registry if m is not AuditEvent) + (PeriodicTask,)
+    covered = set()
+    for name, route in admin_urls().items():
+        if name == "admin:view_on_site":
+            continue  # below, with the content type
+        model, model_admin = _admin_for(name)
+        assert model is not None, f"the access matrix does not know the admin URL {name} ({route})"
+        param = re.findall(r"<(?:\w+:)?(\w+)>", route)
+        assert len(param) == 1, (name, route)
+        if isinstance(model_admin, ScopedAdminMixin):
+            # The other county's object; for a level above the county (the province) any one
+            # the observer's area does not cover.
+            everything = model._default_manager.all()
+            visible = observer_area.filter(everything, model_admin.scope_field)
+            foreign = (other_area.filter(everything, model_admin.scope_field).exclude(pk__in=visible.values("pk")).order_by("pk").first()
+                       or everything.exclude(pk__in=visible.values("pk")).order_by("pk").first())
+            assert foreign is not None, f"no {model.__name__} outside {observer}'s area for the admin matrix: add one to the fixture"
+            missing = _missing_id(model)
+            before = snapshot(*TABLES)
+            for method in ("get", "post"):
+                url = reverse(name, kwargs={param[0]: foreign.pk})
+                answer = _admin_answer(client, method, url, str(foreign.pk))
+                expected = _admin_answer(client, method, reverse(name, kwargs={param[0]: missing}), missing)
+                assert answer == expected, (observer, name, method, answer, expected)
+                assert answer[0] in (200, 403, 404), (name, answer)
+            assert snapshot(*TABLES) == before, name
+            if inside and name.endswith(("_change", "_history")):
+                own = own_area.filter(model._default_manager.all(), model_admin.scope_field).order_by("pk").first()
+                if own is not None and model_admin.has_module_permission(_request_for(world.user(observer))):
+                    assert client.get(reverse(name, kwargs={param[0]: own.pk})).status_code == 200, (name, own.pk)
+        elif model.__name__ in ADMIN_SHARED:
+            some = model._default_manager.order_by("pk").first()
+            assert some is not None, f"no {model.__name__} for the admin matrix: add one to the fixture"
+            marker = Division.objects.get(code=objects[OTHER]["town"]).name
+            before = snapshot(*tables)
+            for method in ("get", "post"):
+                response = getattr(client, method)(reverse(name, kwargs={param[0]: some.pk}))
+                assert response.status_code in (200, 403), (observer, name, method, response.status_code)
+                assert method == "get" or response.status_code == 403, (observer, name, "a shared object is read-only below the province")
+                assert marker not in response.content.decode(), (observer, name)
+            assert snapshot(*tables) == before, name
+        else:
+            some = model._default_manager.order_by("pk").first()
+            assert some is not None, f"no {model.__name__} for the admin matrix: add one to the fixture"
+            pk = some.pk
+            before = snapshot(*tables)
+            for method in ("get", "post"):
+                response = getattr(client, method)(reverse(name, kwargs={param[0]: pk}))
+                assert response.status_code == 403, (observer, name, method, response.status_code)
+            assert snapshot(*tables) == before, name
+        covered.add(model)
+    assert covered == set(admin.site._registry), set(admin.site._registry) - covered
+
+
+def test_admin_view_on_site_reveals_nothing_of_another_county(admin_objects):
+    from django.contrib.contenttypes.models import ContentType
+
+    world, objects = admin_objects
+    client = Client()
+    client.force_login(world.user(f"county_{OWN}"))
+    school_type = ContentType.objects.get_for_model(School).pk
+    foreign = client.get(reverse("admin:view_on_site", args=[school_type, objects[OTHER]["school"].pk]))
+    missing = client.get(reverse("admin:view_on_site", args=[school_type, 999999999]))
+    assert foreign.status_code == missing.status_code == 404
+
+
+@pytest.mark.parametrize("observer", [f"county_{OWN}", "city_3702"])
+def test_admin_lists_show_nothing_of_the_other_area(admin_objects, observer):
+    from django.contrib import admin
+
+    world, objects = admin_objects
+    marker = Division.objects.get(code=objects[OTHER]["town"]).name
+    client = Client()
+    client.force_login(world.user(observer))
+    pages = [reverse("admin:index")] + [reverse("admin:app_list", args=[app]) for app in {m._meta.app_label for m in admin.site._registry}]
+    pages += [reverse(f"admin:{m._meta.app_label}_{m._meta.model_name}_changelist") for m in admin.site._registry]
+    shown = 0
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code in (200, 403, 404), (url, response.status_code)
+        body = response.content.decode() if response.status_code == 200 else ""
+        assert marker not in body and objects[OTHER]["school"].code not in body, (observer, url)
+        shown += response.status_code == 200
+    assert shown >= 8
+
+
+def _request_for(user):
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/admin/")
+    request.user = user
+    request.jurisdiction = resolve_jurisdiction(user)
+    return request

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources
 from import_export.admin import ExportMixin
@@ -104,6 +104,12 @@ class PilotBatchAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return self._role_allows(request, "delete")
+
+    def history_view(self, request, object_id, extra_context=None):
+        # A batch's history records its inline edits, which name townships of every county.
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        return super().history_view(request, object_id, extra_context)
 
 
 @admin.register(PilotTownship)

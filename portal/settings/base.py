@@ -103,6 +103,8 @@ PASSWORD_MAX_AGE_DAYS = 180
 PASSWORD_POLICY_ENFORCED = True
 OTP_REQUIRED = True
 OTP_TOTP_ISSUER = "教育强镇筑基平台"
+# The admin never shows a device's secret or QR code: enrolment is /accounts/otp/, by the user.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # Lockout after 5 failures for 15 minutes, per login name (django-axes; logged in the audit log).
 from datetime import timedelta  # noqa: E402
