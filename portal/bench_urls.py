@@ -5,6 +5,7 @@ from django.http import HttpResponse
 from django.template import engines
 from django.urls import path
 
+from portal.urls import handler500  # noqa: F401  (the same error answers as the portal)
 from portal.urls import urlpatterns as portal_urlpatterns
 
 FLOOR_SQL = """

@@ -17,6 +17,8 @@ from security import views as security_views
 
 from . import views
 
+handler500 = "portal.errors.server_error"
+
 router = DefaultRouter()
 router.register("divisions", DivisionViewSet, basename="division")
 router.register("schools", SchoolViewSet, basename="school")

@@ -1,0 +1,34 @@
+"""The answer when the database is away (restarting, failing over, out of connections): 503 with
+a Chinese message and Retry-After, the same for pages and the API, instead of a server error.
+
+Django calls the 500 handler inside the `except` block of the failed request, so
+`sys.exc_info()` still names the cause; nothing here touches the database. The next request
+finds a live connection again by itself (CONN_HEALTH_CHECKS), so the portal recovers without a
+restart once the database is back."""
+import sys
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
+from django.views.defaults import server_error as default_server_error
+
+RETRY_AFTER_S = 10
+DATABASE_AWAY = (OperationalError, InterfaceError)
+
+
+def database_away(exc: BaseException | None) -> bool:
+    return isinstance(exc, DATABASE_AWAY)
+
+
+def server_error(request, *args, **kwargs):
+    if not database_away(sys.exc_info()[1]):
+        return default_server_error(request, *args, **kwargs)
+    message = _("The database is briefly unavailable. Nothing was saved; please try again in a moment.")
+    if request.path.startswith("/api/"):
+        response = JsonResponse({"detail": message}, status=503)
+    else:
+        response = HttpResponse(render_to_string("503.html", {"message": message, "retry_after": RETRY_AFTER_S}), status=503)
+    response["Retry-After"] = str(RETRY_AFTER_S)
+    response["Cache-Control"] = "no-store"
+    return response
