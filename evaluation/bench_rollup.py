@@ -179,6 +179,6 @@ def _freshness() -> list[Figure]:
     finally:
         _stop_worker(proc)
     return [
-        Figure("rollup.freshness_s", statistics.median(waits), "s", None, f"p50 over {len(waits)} commits, max {max(waits):.2f} s (county task + levels on one worker)"),
+        Figure("rollup.freshness_s", statistics.median(waits), "s", None, f"p50 over {len(waits)} commits, max {max(waits):.2f} s (the county task on one worker; area counts follow in a task of their own)"),
         Figure("rollup.freshness_max_s", max(waits), "s", None, "slowest of the commits"),
     ]

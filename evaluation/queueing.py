@@ -14,10 +14,11 @@ log = logging.getLogger(__name__)
 RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 
 
-def enqueue(task, *args) -> bool:
-    """Queue `task(*args)`; on a broker error keep it for later and return False."""
+def enqueue(task, *args, countdown: float | None = None) -> bool:
+    """Queue `task(*args)` (to run `countdown` seconds from now at the earliest); on a broker
+    error keep it for later and return False."""
     try:
-        task.apply_async(args=args, retry=True, retry_policy=RETRY_POLICY)
+        task.apply_async(args=args, countdown=countdown, retry=True, retry_policy=RETRY_POLICY)
         return True
     except Exception as exc:  # noqa: BLE001 - kombu/redis raise several kinds for "broker down"
         log.warning("broker unavailable, deferring %s%r: %s", task.name, args, exc)

@@ -635,16 +635,28 @@ def rollup_county(*, framework, period: int, county: str) -> None:
     """Everything of one county (or any prefix) for one period: data points with last year's
     values, judgments, targets and townships for no round and for each round of the period.
     Idempotent."""
+    rollup_points(framework=framework, period=period, prefix=county)
+    _judgments_and_verdicts(framework=framework, period=period, county=county, round_keys=[0, *_rounds(period)])
+
+
+@transaction.atomic
+def rollup_judgments(*, framework, period: int, county: str) -> None:
+    """After an inspectors' form changed (submitted, returned): its judgments and the verdicts of
+    each round of the period, without recomputing the data points, which the form does not touch
+    (round 0 has no judgments). Equals `rollup_county` on the same data; a fraction of its cost."""
+    _judgments_and_verdicts(framework=framework, period=period, county=county, round_keys=_rounds(period))
+
+
+def _judgments_and_verdicts(*, framework, period: int, county: str, round_keys: list[int]) -> None:
     from django.utils import timezone
 
-    rollup_points(framework=framework, period=period, prefix=county)
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     params = {"period": period, **prefix_range(county), "now": now, "framework": framework.pk}
     targets_sql = TARGETS_MAPPED_SQL.format(**_point_map(framework))
     with connection.cursor() as cursor:
         _tune(cursor)
         cursor.execute(JUDGMENTS_SQL, params)
-        for round_key in [0, *_rounds(period)]:
+        for round_key in round_keys:
             cursor.execute(targets_sql, {**params, "round": round_key})
             cursor.execute(TOWNSHIPS_SQL, {**params, "round": round_key})
     bump_results_version()  # result pages cached under the old token are stale now

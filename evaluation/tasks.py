@@ -31,12 +31,21 @@ def commit_import_task(run_id: int, user_id: int, confirmations: dict) -> str:
 
 
 @shared_task(acks_late=True, time_limit=600, soft_time_limit=540)
-def rollup_county_task(period: int, county_code: str, job_id: int | None = None) -> str:
-    """Recompute one county for one period, then its city's and the province's counts — a short,
-    idempotent unit of work; a job counts it once even if it is delivered twice."""
+def rollup_county_task(period: int, county_code: str, job_id: int | None = None, judgments_only: bool = False) -> str:
+    """Recompute one county for one period — a short, idempotent unit of work; a job counts it
+    once even if it is delivered twice. In a job the unit also counts its areas; after a change
+    the area counts follow in `area_counts_task`, shared by every county changed meanwhile."""
     from evaluation.services.rollup_jobs import run_county_unit
 
-    return run_county_unit(period=period, county=county_code, job_id=job_id)
+    return run_county_unit(period=period, county=county_code, job_id=job_id, judgments_only=judgments_only)
+
+
+@shared_task(acks_late=True, time_limit=600, soft_time_limit=540)
+def area_counts_task(period: int, province: str) -> str:
+    """The counts of a province's areas, once for every county that changed since the last."""
+    from evaluation.services.rollup_jobs import run_area_counts
+
+    return run_area_counts(period=period, province=province)
 
 
 @shared_task(acks_late=True)
@@ -63,11 +72,12 @@ def flush_deferred_tasks_task() -> int:
     return flush_deferred_tasks()
 
 
-def queue_rollup(*, periods, township_codes) -> None:
+def queue_rollup(*, periods, township_codes, judgments_only: bool = False) -> None:
     """After a commit: recompute the counties of the affected 乡镇 (one task each); kept for
-    later if the broker is down (the upload itself has been saved)."""
+    later if the broker is down (the upload itself has been saved). `judgments_only`: only
+    inspectors' forms changed, not school or township data."""
     from evaluation.queueing import enqueue
 
     for period in sorted(set(periods)):
         for county in sorted({code[:6] for code in township_codes}):
-            enqueue(rollup_county_task, period, county)
+            enqueue(rollup_county_task, period, county, None, judgments_only)

@@ -94,11 +94,15 @@ def test_a_committed_upload_recomputes_its_county_after_commit(world, django_cap
     officer = world.user("county_370881")
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         run = import_file(user=officer, jurisdiction=resolve_jurisdiction(officer), data=f.school_year_xlsx(), file_name="a.xlsx", channel="test", dry_run=False)
-    assert run.status == "committed" and len(callbacks) == 1
+    # The county's roll-up after the commit, then (after its own commit) the areas' counts.
+    assert run.status == "committed" and len(callbacks) == 2
     codes = set(PointResult.objects.values_list("division_code", flat=True))
     assert codes and all(c.startswith("370881") for c in codes)
     backbone = PointResult.objects.get(division_code="370881101", point__code="4.2", stage="primary")
     assert backbone.value == Decimal("0.206897")  # 12 / 58 at the seat school of 吴村镇
+    from evaluation.models import AreaResult
+
+    assert {"370881", "3708", "37"} <= set(AreaResult.objects.values_list("division_code", flat=True))
 
 
 def test_rollup_command(data, capsys):
@@ -203,3 +207,115 @@ def test_area_counts_by_stage_follow_the_point_results(data):
         assert all(r.townships == len(towns) for r in rows.values())
         checked += sum(expected.values())
     assert checked > 0  # the demo data attains something at some stage, so the comparison means something
+
+
+def test_a_county_task_bumps_the_results_token_once_as_its_last_statement(data):
+    """The token's row lock is held from the bump to the commit; a bump in the middle of the task
+    would make every form save and submit wait for the area counts (seen in the load bench)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from evaluation.results_version import results_token
+    from evaluation.services.rollup_jobs import run_county_unit
+
+    before = results_token()
+    with CaptureQueriesContext(connection) as ctx:
+        run_county_unit(period=2024, county="370881", job_id=None)
+    statements = [q["sql"] for q in ctx.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE", "ROLLBACK"))]
+    bumps = [i for i, sql in enumerate(statements) if "evaluation_resultsversion" in sql and sql.startswith("UPDATE")]
+    assert len(bumps) == 1 and bumps[0] == len(statements) - 1, [s[:60] for s in statements[-4:]]
+    assert results_token() != before
+
+
+def test_a_burst_of_changed_counties_is_counted_once_and_equals_a_full_recomputation(data, django_capture_on_commit_callbacks):
+    """After a change each county is recomputed at once; the areas above wait for one count that
+    covers every county changed meanwhile (AreaCountsDue). The counts equal a full run's."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from evaluation.models import AreaCountsDue, AreaResult
+    from evaluation.rollup import rollup_all
+    from evaluation.services.rollup_jobs import run_area_counts, run_county_unit
+
+    columns = ("division_code", "period", "round_key", "population", "stage", "target_number", "townships", "attained")
+    rollup_all(period=2024, prefix=PREFIX)
+    ours = AreaResult.objects.filter(division_code__in=["37", PREFIX]) | AreaResult.objects.filter(division_code__startswith=PREFIX)
+    expected = sorted(ours.values_list(*columns))
+    assert expected
+    AreaResult.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        for county in ("370881", "370883", "370826"):
+            run_county_unit(period=2024, county=county, job_id=None)
+    due = AreaCountsDue.objects.get(period=2024, province="37")
+    assert (due.requested, due.computed, len(callbacks)) == (3, 0, 1)  # three counties, one count queued by the first
+    assert not AreaResult.objects.exists()  # not counted per county
+    later = timezone.now() + timedelta(seconds=30)
+    assert run_area_counts(period=2024, province="37", now=later) == "counted"
+    assert run_area_counts(period=2024, province="37", now=later) == "current"  # a duplicate delivery does nothing
+    assert sorted(ours.values_list(*columns)) == expected
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        run_county_unit(period=2024, county="370881", job_id=None)  # a later change is owed again
+    assert len(callbacks) == 1
+
+
+def test_area_counts_wait_for_a_pause_in_a_burst_but_not_forever(data, django_capture_on_commit_callbacks, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from evaluation.models import AreaCountsDue
+    from evaluation.services.rollup_jobs import AREA_COUNTS_MAX_WAIT_S, owe_area_counts, run_area_counts
+    from portal.celery import app
+
+    monkeypatch.setitem(app.conf, "task_always_eager", False)  # a worker that can wait
+    start = timezone.now()
+    with django_capture_on_commit_callbacks(execute=False):
+        owe_area_counts(period=2024, county="370881", now=start)
+    for second in range(1, AREA_COUNTS_MAX_WAIT_S):  # a change every second: never a pause
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            owe_area_counts(period=2024, county="370883", now=start + timedelta(seconds=second))
+            assert run_area_counts(period=2024, province="37", now=start + timedelta(seconds=second, milliseconds=500)) == "waiting"
+        assert len(callbacks) == 1  # the waiting count queued itself again, nothing else was queued
+    assert run_area_counts(period=2024, province="37", now=start + timedelta(seconds=AREA_COUNTS_MAX_WAIT_S)) == "counted"
+    due = AreaCountsDue.objects.get(period=2024, province="37")
+    assert due.computed == due.requested == AREA_COUNTS_MAX_WAIT_S
+
+
+def _results():
+    from evaluation.models import AreaResult, TargetResult, TownshipResult
+
+    return {m.__name__: sorted(m.objects.values_list(*[f.attname for f in m._meta.concrete_fields if f.attname not in ("id", "computed_at")]))
+            for m in (PointResult, TargetResult, TownshipResult, AreaResult)}
+
+
+def test_a_submitted_or_returned_form_recomputes_judgments_only_and_equals_a_full_recomputation(data, world, django_capture_on_commit_callbacks, monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from evaluation.models import Judgment
+    from evaluation.rollup import rollup_all
+    from evaluation.services.forms import assign_team, create_round, return_form, save_draft, submit_form
+    from portal.celery import app
+
+    monkeypatch.setitem(app.conf, "task_always_eager", True)  # test_tasks covers the real worker
+    rollup_all(period=2024, prefix=PREFIX)
+    rnd = create_round(name="评估", period=2024, framework=data, township_codes=["370881109"], created_by=world.user("province"))
+    lead = world.user("inspector_a")
+    form = assign_team(round=rnd, township_code="370881109", inspectors=[lead], lead=lead)
+    levels = {j.point.code: {"level": "not_attained" if j.point.code == "3.1" else "attained"} for j in Judgment.objects.filter(form=form).select_related("point")}
+    form = save_draft(form=form, user=lead, version=form.version, answers=levels)
+    rollup_all(period=2024, prefix=PREFIX)  # the round's rows exist, its judgments not yet submitted
+    for change in ("submit", "return"):
+        with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+            if change == "submit":
+                form = submit_form(form=form, user=lead, version=form.version)
+            else:
+                form = return_form(form=form, user=world.user("province"), reason="证据不足")
+        assert not any("rollup_rows" in q["sql"] for q in queries.captured_queries)  # the data points were not recomputed
+        verdicts = dict(PointResult.objects.filter(division_code="370881109", round_key=rnd.pk, point__code__in=levels).values_list("point__code", "verdict"))
+        expected = {code: level["level"] for code, level in levels.items()} if change == "submit" else dict.fromkeys(levels, "insufficient")
+        assert verdicts == expected, change
+        incremental = _results()
+        rollup_all(period=2024, prefix=PREFIX)
+        assert _results() == incremental, change

@@ -1,6 +1,6 @@
 from .data import ConfirmedFlag, Grade, HelpKind, HelpRelation, ImportRun, ImportStatus, SchoolYear, TownshipYear
 from .framework import Aggregation, Framework, ObservationPoint, RuleKind, SourceKind, Target
-from .results import AreaResult, DeferredTask, PointResult, ResultsVersion, RollupJob, RollupUnit, TargetResult, TownshipResult
+from .results import AreaCountsDue, AreaResult, DeferredTask, PointResult, ResultsVersion, RollupJob, RollupUnit, TargetResult, TownshipResult
 from .rounds import Assignment, Evidence, FormChange, FormEvent, InspectionForm, Judgment, JudgmentLevel, FormStatus, Round, RoundTownship
 
 __all__ = [

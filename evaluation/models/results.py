@@ -79,6 +79,23 @@ class AreaResult(models.Model):
         ]
 
 
+class AreaCountsDue(models.Model):
+    """The area counts (counties, cities, the province) of a province's school year are owed while
+    `requested` is ahead of `computed`: each county recomputed after a change adds one. One task
+    per burst counts them, once the changes have paused (or a burst has lasted too long), so 50
+    submissions in 45 counties cost one province-wide count, not 45."""
+
+    period = models.PositiveSmallIntegerField()
+    province = models.CharField(max_length=2)
+    requested = models.PositiveBigIntegerField(default=0)
+    computed = models.PositiveBigIntegerField(default=0)
+    last_requested_at = models.DateTimeField(null=True)
+    owed_since = models.DateTimeField(null=True)  # when computed last fell behind requested
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["period", "province"], name="unique_area_counts_due")]
+
+
 class RollupJob(models.Model):
     """A recomputation and its progress, for provincial staff to see; the nightly one holds a lock."""
 

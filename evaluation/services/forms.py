@@ -169,12 +169,17 @@ def submit_form(*, form: InspectionForm, user, version: int) -> InspectionForm:
     form.save()
     FormEvent.objects.create(form=form, action="submit", user=user)
     audit(action="form_submit", user=user, target=f"inspection-form:{form.pk}", area=form.township_id)
+    _queue_judgments_rollup(form)
+    bump_results_version()  # the township page shows the team's judgments
+    return form
+
+
+def _queue_judgments_rollup(form: InspectionForm) -> None:
+    # A submitted form counts in the results, a returned one no longer does.
     from evaluation.tasks import queue_rollup
 
     period, township = form.round.period, form.township_id
-    transaction.on_commit(lambda: queue_rollup(periods=[period], township_codes=[township]))
-    bump_results_version()  # the township page shows the team's judgments
-    return form
+    transaction.on_commit(lambda: queue_rollup(periods=[period], township_codes=[township], judgments_only=True))
 
 
 @transaction.atomic
@@ -195,6 +200,7 @@ def return_form(*, form: InspectionForm, user, reason: str) -> InspectionForm:
     _notify(users=team, kind="form_return", title=_("The form for %(township)s was returned") % {"township": _township_name(form.township_id)},
             body=reason.strip(), url=f"/data/inspect/{form.pk}/", key=f"form_return:{form.pk}:{form.version}")
     audit(action="form_return", user=user, target=f"inspection-form:{form.pk}", area=form.township_id, detail={"reason": reason.strip()})
+    _queue_judgments_rollup(form)
     bump_results_version()  # the township page shows the team's judgments
     return form
 

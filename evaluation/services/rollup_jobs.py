@@ -2,16 +2,23 @@
 to provincial staff; the nightly run holds a lock so two never overlap (RapidPro's cron_task)."""
 from __future__ import annotations
 
+from celery import current_app
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
-from evaluation.models import RollupJob, RollupUnit
+from evaluation.models import AreaCountsDue, RollupJob, RollupUnit
 from evaluation.queueing import enqueue
-from evaluation.rollup import county_codes, current_framework, refresh_statistics, rollup_county, rollup_levels
+from evaluation.results_version import one_bump_at_the_end
+from evaluation.rollup import county_codes, current_framework, refresh_statistics, rollup_county, rollup_judgments, rollup_levels
 
 NIGHTLY_LOCK = "lock:nightly-rollup"
 NIGHTLY_LOCK_SECONDS = 6 * 3600
+# Area counts wait for a pause this long in the counties' changes, so a burst shares one count,
+# but never longer than the maximum after the first change.
+AREA_COUNTS_QUIET_S = 2
+AREA_COUNTS_MAX_WAIT_S = 10
 
 
 def current_period() -> int:
@@ -20,18 +27,71 @@ def current_period() -> int:
     return today.year if today.month >= 9 else today.year - 1
 
 
-def run_county_unit(*, period: int, county: str, job_id: int | None) -> str:
+def run_county_unit(*, period: int, county: str, job_id: int | None, judgments_only: bool = False) -> str:
     framework = current_framework()
     if framework is None:
         return "no framework"
-    with transaction.atomic():
-        rollup_county(framework=framework, period=period, county=county)
-        rollup_levels(period=period, prefix=county)
-        if job_id is not None:
+    with transaction.atomic(), one_bump_at_the_end():
+        if judgments_only:
+            rollup_judgments(framework=framework, period=period, county=county)
+        else:
+            rollup_county(framework=framework, period=period, county=county)
+        if job_id is None:
+            # A change (an upload, a form): the areas above are counted by one task for every
+            # county that changed meanwhile (see AreaCountsDue).
+            owe_area_counts(period=period, county=county)
+        else:
+            rollup_levels(period=period, prefix=county)
             RollupUnit.objects.bulk_create([RollupUnit(job_id=job_id, county=county)], ignore_conflicts=True)
     if job_id is not None:
         _maybe_finish(job_id)
     return county
+
+
+def owe_area_counts(*, period: int, county: str, now=None) -> None:
+    """Inside the county's transaction: its province's area counts are owed. The first county of a
+    burst queues the counting task; the row stays locked to the commit, so a count that starts
+    later sees this county's results."""
+    now = now or timezone.now()
+    province = county[:2]
+    AreaCountsDue.objects.bulk_create([AreaCountsDue(period=period, province=province)], ignore_conflicts=True)
+    due = AreaCountsDue.objects.select_for_update().get(period=period, province=province)
+    first = due.requested == due.computed
+    due.requested += 1
+    due.last_requested_at = now
+    if first:
+        due.owed_since = now
+    due.save(update_fields=["requested", "last_requested_at", "owed_since"])
+    if first:
+        _queue_area_counts(period=period, province=province, after_s=AREA_COUNTS_QUIET_S)
+
+
+def _queue_area_counts(*, period: int, province: str, after_s: float) -> None:
+    from evaluation.tasks import area_counts_task
+
+    transaction.on_commit(lambda: enqueue(area_counts_task, period, province, countdown=after_s))
+
+
+def run_area_counts(*, period: int, province: str, now=None) -> str:
+    """Count a province's areas if any county changed since the last count — once the changes
+    have paused for AREA_COUNTS_QUIET_S, or at the latest AREA_COUNTS_MAX_WAIT_S after the first,
+    so the dashboards are never further behind. Safe to run twice or late."""
+    with transaction.atomic(), one_bump_at_the_end():
+        # Waits for counties still committing; their results are visible to the counts below.
+        due = AreaCountsDue.objects.select_for_update().filter(period=period, province=province).first()
+        if due is None or due.computed >= due.requested:
+            return "current"
+        now = now or timezone.now()
+        quiet = (now - due.last_requested_at).total_seconds()
+        waited = (now - due.owed_since).total_seconds()
+        # Tasks run in-process (the embedded default) cannot wait: count now.
+        if quiet < AREA_COUNTS_QUIET_S and waited < AREA_COUNTS_MAX_WAIT_S and not current_app.conf.task_always_eager:
+            _queue_area_counts(period=period, province=province,
+                               after_s=min(AREA_COUNTS_QUIET_S - quiet, AREA_COUNTS_MAX_WAIT_S - waited))
+            return "waiting"
+        rollup_levels(period=period, prefix=province)
+        AreaCountsDue.objects.filter(pk=due.pk).update(computed=due.requested)
+    return "counted"
 
 
 def _maybe_finish(job_id: int) -> None:
