@@ -20,6 +20,7 @@ BENCH_GROUPS = {
     "import": "evaluation.bench:import_figures",
     "rollup": "evaluation.bench_rollup:rollup_figures",
     "dashboard": "reports.bench:dashboard_figures",
+    "load": "portal.bench_load:load_figures",
 }
 
 
@@ -66,7 +67,7 @@ def render_table(figures: list[Figure]) -> str:
     lines = [header, "-" * len(header)]
     for f in figures:
         base = "—" if f.baseline is None else f"{f.baseline:12.3f}"
-        ratio = "—" if f.ratio is None else f"{f.ratio:6.1f}×"
+        ratio = "—" if f.ratio is None else f"{f.ratio:6.1f}×" if f.ratio >= 1 else f"{f.ratio:6.2f}×"
         lines.append(f"{f.name:<32} {f.value:12.3f} {f.unit:<8} {base:>12}  {ratio:>7}  {f.baseline_label}")
     return "\n".join(lines)
 

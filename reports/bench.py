@@ -261,12 +261,13 @@ def _database_url() -> str:
 class Server:
     """gunicorn on loopback against the bench's database; stopped on exit, also on error."""
 
-    def __init__(self):
+    def __init__(self, redis_url: str | None = None):
         self.port = _free_port()
         self.proc = None
+        self.redis_url = redis_url  # None: no Redis (in-process tasks, local cache)
 
     def __enter__(self) -> Server:
-        env = {
+        self.env = env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "portal.settings.bench",
             "DATABASE_URL": _database_url(),
@@ -274,7 +275,10 @@ class Server:
             "DJANGO_SECRET_KEY": settings.SECRET_KEY,
             "LOG_LEVEL": "WARNING",
         }
-        env.pop("REDIS_URL", None)
+        if self.redis_url:
+            env["REDIS_URL"] = self.redis_url
+        else:
+            env.pop("REDIS_URL", None)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "portal.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
              "--workers", str(WORKERS), "--worker-class", "sync", "--log-level", "warning"],

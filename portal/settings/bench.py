@@ -2,7 +2,7 @@
 production request path — DEBUG off, persistent connections — on loopback only, without the
 production checks for secrets and Redis, plus the floor view (portal/bench_urls.py)."""
 from .base import *  # noqa: F401,F403
-from .base import DATABASES, SECRET_KEY
+from .base import DATABASES, LOGGING, SECRET_KEY
 
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
@@ -17,3 +17,6 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
 # The bench's provincial-staff user logs in with a session only, as in the demo.
 PASSWORD_POLICY_ENFORCED = False
 OTP_REQUIRED = False
+# The bench logs in a few hundred users and answers double submits with 409 on purpose: keep its
+# table readable (errors are still logged).
+LOGGING = {**LOGGING, "loggers": {"axes": {"level": "WARNING"}, "django.request": {"level": "ERROR"}}}
