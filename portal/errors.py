@@ -24,7 +24,7 @@ def database_away(exc: BaseException | None) -> bool:
 def server_error(request, *args, **kwargs):
     if not database_away(sys.exc_info()[1]):
         return default_server_error(request, *args, **kwargs)
-    message = _("The database is briefly unavailable. Nothing was saved; please try again in a moment.")
+    message = _("The database is briefly unavailable. Please try again in a moment; if you were saving, check afterwards that it was saved.")
     if request.path.startswith("/api/"):
         response = JsonResponse({"detail": message}, status=503)
     else:
