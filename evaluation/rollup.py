@@ -11,7 +11,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import BooleanField, CharField
 
 from evaluation.results_version import bump_results_version
-from evaluation.models import Aggregation, ObservationPoint, PointResult, RuleKind, SchoolYear, SourceKind, TownshipYear
+from evaluation.models import Aggregation, ObservationPoint, RuleKind, SchoolYear, SourceKind, TownshipYear
 
 STAGE_MAP = (
     ("kindergarten", "kindergarten"), ("primary", "primary"), ("junior", "junior"),

@@ -11,7 +11,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
 from evaluation.imports.service import import_file
-from evaluation.models import Assignment, Evidence, Framework, ImportRun, InspectionForm, Round, SchoolYear
+from evaluation.models import Assignment, Evidence, ImportRun, InspectionForm, SchoolYear
 from evaluation.rollup import rollup_all
 from evaluation.services.demo import load_demo_facts
 from evaluation.services.forms import add_evidence, assign_team, create_round, save_draft, submit_form

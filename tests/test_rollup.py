@@ -282,6 +282,26 @@ def test_area_counts_wait_for_a_pause_in_a_burst_but_not_forever(data, django_ca
     assert due.computed == due.requested == AREA_COUNTS_MAX_WAIT_S
 
 
+def test_a_lost_area_count_is_queued_again_by_the_next_change(data, django_capture_on_commit_callbacks, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from evaluation.services.rollup_jobs import AREA_COUNTS_LOST_S, owe_area_counts, run_area_counts
+    from portal.celery import app
+
+    monkeypatch.setitem(app.conf, "task_always_eager", False)
+    start = timezone.now()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        owe_area_counts(period=2024, county="370881", now=start)  # its count task is lost
+        owe_area_counts(period=2024, county="370883", now=start + timedelta(seconds=5))  # within a burst: nothing more
+    assert len(callbacks) == 1
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        owe_area_counts(period=2024, county="370883", now=start + timedelta(seconds=AREA_COUNTS_LOST_S + 1))
+    assert len(callbacks) == 1  # queued again
+    assert run_area_counts(period=2024, province="37", now=start + timedelta(seconds=AREA_COUNTS_LOST_S + 4)) == "counted"
+
+
 def _results():
     from evaluation.models import AreaResult, TargetResult, TownshipResult
 

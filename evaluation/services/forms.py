@@ -1,7 +1,6 @@
 """Rounds, assignments and the inspectors' team form: draft, autosave, submit, return."""
 from __future__ import annotations
 
-import hashlib
 
 from django.db import transaction
 from django.db.models import F

@@ -5,7 +5,6 @@ from __future__ import annotations
 from celery import current_app
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from evaluation.models import AreaCountsDue, RollupJob, RollupUnit
@@ -19,6 +18,7 @@ NIGHTLY_LOCK_SECONDS = 6 * 3600
 # but never longer than the maximum after the first change.
 AREA_COUNTS_QUIET_S = 2
 AREA_COUNTS_MAX_WAIT_S = 10
+AREA_COUNTS_LOST_S = 6 * AREA_COUNTS_MAX_WAIT_S
 
 
 def current_period() -> int:
@@ -57,12 +57,15 @@ def owe_area_counts(*, period: int, county: str, now=None) -> None:
     AreaCountsDue.objects.bulk_create([AreaCountsDue(period=period, province=province)], ignore_conflicts=True)
     due = AreaCountsDue.objects.select_for_update().get(period=period, province=province)
     first = due.requested == due.computed
+    # A count owed for much longer than a burst may wait means its task was lost (a broker
+    # purged, a task dropped): queue another; a spare one finds nothing owed and does nothing.
+    lost = not first and due.owed_since is not None and (now - due.owed_since).total_seconds() > AREA_COUNTS_LOST_S
     due.requested += 1
     due.last_requested_at = now
     if first:
         due.owed_since = now
     due.save(update_fields=["requested", "last_requested_at", "owed_since"])
-    if first:
+    if first or lost:
         _queue_area_counts(period=period, province=province, after_s=AREA_COUNTS_QUIET_S)
 
 
