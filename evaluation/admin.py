@@ -2,8 +2,7 @@
 the validated upload), scoped by the same jurisdiction rule, exportable with formulas escaped."""
 from django import forms
 from django.contrib import admin, messages
-
-from security.admin_audit import AuditedAdminMixin
+from django.db import transaction
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -11,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from import_export import resources
 from import_export.admin import ExportMixin
 
+from security.admin_audit import AuditedAdminMixin
 from townships.admin_scoping import ALL, VIEW, CountyFilter, ScopedAdmin, ScopedAdminMixin, actions
 from townships.models import City, PilotBatch, Role
 
@@ -28,7 +28,7 @@ from .models import (
     SchoolYear,
     TownshipYear,
 )
-from .services.forms import open_form, round_township_codes
+from .services.forms import FormRefused, add_round_townships, assign_team, create_round, round_township_codes
 
 EVERY_LEVEL = {Role.PROVINCE_STAFF: actions(VIEW), Role.CITY_STAFF: actions(VIEW), Role.COUNTY_OFFICER: actions(VIEW)}
 
@@ -175,8 +175,25 @@ class RoundTownshipInline(ScopedAdminMixin, admin.TabularInline):
     extra = 0
 
 
+class AssignmentFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        """Every team has exactly one lead (the lead submits the team's form)."""
+        super().clean()
+        leads: dict[str, int] = {}
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None) or {}
+            if not data or data.get("DELETE") or not data.get("township"):
+                continue
+            town = data["township"]
+            leads[town.name] = leads.get(town.name, 0) + (1 if data.get("is_lead") else 0)
+        wrong = sorted(name for name, count in leads.items() if count != 1)
+        if wrong:
+            raise forms.ValidationError(_("Each team needs exactly one lead: %(townships)s") % {"townships": "、".join(wrong)})
+
+
 class AssignmentInline(ScopedAdminMixin, admin.TabularInline):
     model = Assignment
+    formset = AssignmentFormSet
     scope_field = "township"
     role_actions = PROVINCE_ALL
     autocomplete_fields = ["township"]
@@ -201,7 +218,7 @@ class RoundForm(forms.ModelForm):
 
     class Meta:
         model = Round
-        exclude = ["created_by"]
+        fields = ["name", "period", "framework", "opens_on", "due_on"]
 
 
 @admin.register(Round)
@@ -215,25 +232,40 @@ class RoundAdmin(ProvinceOnlyAdmin):
         return obj.townships.count()
 
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
-        obj.framework.frozen = True
-        obj.framework.save(update_fields=["frozen"])
+        # Through the services, as the API and the bench do: the round freezes its framework.
+        if change:
+            super().save_model(request, obj, form, change)
+            if not obj.framework.frozen:  # the round was moved to another framework version
+                obj.framework.frozen = True
+                obj.framework.save(update_fields=["frozen"])
+            return
+        rnd = create_round(name=obj.name, period=obj.period, framework=obj.framework, township_codes=[],
+                           created_by=request.user, due_on=obj.due_on, opens_on=obj.opens_on)
+        # The admin goes on with this object (inlines, the audit log): make it the created row.
+        obj.pk, obj.created_by, obj.created_at = rnd.pk, rnd.created_by, rnd.created_at
+        obj._state.adding, obj._state.db = False, rnd._state.db
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         rnd = form.instance
-        picked = round_township_codes(
+        add_round_townships(round=rnd, township_codes=round_township_codes(
             batch_ids=[b.pk for b in form.cleaned_data.get("batches") or []],
             city_codes=[c.code for c in form.cleaned_data.get("cities") or []],
             sample=form.cleaned_data.get("sample"),
             seed=rnd.name,
-        )
-        existing = set(rnd.townships.values_list("township_id", flat=True))
-        RoundTownship.objects.bulk_create([RoundTownship(round=rnd, township_id=c) for c in picked if c not in existing])
-        for township_code in rnd.assignments.values_list("township_id", flat=True).distinct():
-            open_form(round=rnd, township_code=township_code)
+        ))
+        # Each team through assign_team: its form opened, one lead, the inspectors notified.
+        teams: dict[str, list] = {}
+        for a in rnd.assignments.select_related("inspector"):
+            teams.setdefault(a.township_id, []).append(a)
+        for township_code, team in sorted(teams.items()):
+            lead = next((a.inspector for a in team if a.is_lead), team[0].inspector)
+            try:
+                assign_team(round=rnd, township_code=township_code, inspectors=[a.inspector for a in team], lead=lead)
+            except FormRefused as refused:
+                messages.error(request, refused.message)
+                transaction.set_rollback(True)
+                return
 
 
 @admin.register(InspectionForm)

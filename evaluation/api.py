@@ -11,7 +11,6 @@ from evaluation.imports.service import ImportRefused, commit_import, import_file
 from evaluation.models import ImportRun, SchoolYear
 from evaluation.selectors import import_runs_for, school_years_for
 from townships.jurisdiction import jurisdiction_for
-from townships.models import Role
 
 
 class ImportRunSerializer(serializers.ModelSerializer):
@@ -50,7 +49,7 @@ class ImportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     def _check_uploader(self):
         user = self.request.user
-        if not (user.is_superuser or user.role in (Role.PROVINCE_STAFF, Role.CITY_STAFF, Role.COUNTY_OFFICER)):
+        if not user.can_upload:
             raise PermissionDenied
 
     def get_serializer_class(self):

@@ -2,8 +2,10 @@
 from celery import shared_task
 from celery.signals import worker_ready
 
+from core.queueing import flush_deferred_tasks
 from evaluation.imports.service import ImportRefused, commit_import, preview_import
 from evaluation.models import ImportRun, ImportStatus
+from evaluation.services.rollup_jobs import run_area_counts, run_county_unit, start_nightly
 from townships.jurisdiction import resolve_jurisdiction
 from townships.models import User
 
@@ -35,23 +37,17 @@ def rollup_county_task(period: int, county_code: str, job_id: int | None = None,
     """Recompute one county for one period — a short, idempotent unit of work; a job counts it
     once even if it is delivered twice. In a job the unit also counts its areas; after a change
     the area counts follow in `area_counts_task`, shared by every county changed meanwhile."""
-    from evaluation.services.rollup_jobs import run_county_unit
-
     return run_county_unit(period=period, county=county_code, job_id=job_id, judgments_only=judgments_only)
 
 
 @shared_task(acks_late=True, time_limit=600, soft_time_limit=540)
 def area_counts_task(period: int, province: str) -> str:
     """The counts of a province's areas, once for every county that changed since the last."""
-    from evaluation.services.rollup_jobs import run_area_counts
-
     return run_area_counts(period=period, province=province)
 
 
 @shared_task(acks_late=True)
 def nightly_rollup_task() -> str:
-    from evaluation.services.rollup_jobs import start_nightly
-
     job = start_nightly()
     return f"job {job.pk}" if job else "skipped: another run holds the lock"
 
@@ -59,25 +55,10 @@ def nightly_rollup_task() -> str:
 @worker_ready.connect
 def flush_deferred_on_start(**kwargs) -> None:
     """A worker coming up (often: Redis came back) first queues what was kept meanwhile."""
-    from evaluation.queueing import flush_deferred_tasks
-
     flush_deferred_tasks()
 
 
 @shared_task(acks_late=True)
 def flush_deferred_tasks_task() -> int:
     """Every minute (beat): queue what was kept while the broker was down."""
-    from evaluation.queueing import flush_deferred_tasks
-
     return flush_deferred_tasks()
-
-
-def queue_rollup(*, periods, township_codes, judgments_only: bool = False) -> None:
-    """After a commit: recompute the counties of the affected 乡镇 (one task each); kept for
-    later if the broker is down (the upload itself has been saved). `judgments_only`: only
-    inspectors' forms changed, not school or township data."""
-    from evaluation.queueing import enqueue
-
-    for period in sorted(set(periods)):
-        for county in sorted({code[:6] for code in township_codes}):
-            enqueue(rollup_county_task, period, county, None, judgments_only)

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.queueing import enqueue
 from evaluation.forms import PeriodForm, TownshipYearForm, UploadForm
 from evaluation.imports import columns as c
 from evaluation.imports.service import ImportRefused, commit_import, import_file, preview_import, store_upload, stored_bytes
@@ -23,12 +24,11 @@ from evaluation.tasks import commit_import_task, preview_import_task
 from townships.jurisdiction import jurisdiction_for
 from townships.models import PROGRAMME_KINDS, Division, Level, Role
 
-UPLOAD_ROLES = (Role.PROVINCE_STAFF, Role.CITY_STAFF, Role.COUNTY_OFFICER)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _uploader(request):
-    if not (request.user.is_superuser or request.user.role in UPLOAD_ROLES):
+    if not request.user.can_upload:
         raise PermissionDenied
     return jurisdiction_for(request)
 
@@ -64,8 +64,6 @@ def upload(request):
 
 
 def _queue_or_say_delayed(request, task, *args) -> None:
-    from evaluation.queueing import enqueue
-
     if not enqueue(task, *args):
         messages.warning(request, _("The background processing service is unavailable right now. The file is saved; it will be processed automatically as soon as the service is back."))
 

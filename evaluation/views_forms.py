@@ -1,6 +1,5 @@
 """Inspectors' forms: list, fill (with autosave), attach evidence, submit; provincial staff return."""
 import json
-from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
@@ -11,12 +10,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.private_files import private_path
 from evaluation.models import Assignment, FormEvent, FormStatus, JudgmentLevel, TownshipYear
 from evaluation.rules import evaluate_township, judge_targets
 from evaluation.selectors import assignments_for, evidence_for, forms_for
 from evaluation.services.forms import FormRefused, add_evidence, return_form, save_draft, submit_form
 from townships.jurisdiction import jurisdiction_for
-from townships.models import Role
 
 
 def _form(request, pk):
@@ -60,7 +59,7 @@ def form_detail(request, pk):
             "levels": JudgmentLevel.choices,
             "editable": editable,
             "is_lead": bool(assignment and assignment.is_lead),
-            "can_return": form.status == FormStatus.SUBMITTED and (request.user.is_superuser or request.user.role == Role.PROVINCE_STAFF),
+            "can_return": form.status == FormStatus.SUBMITTED and request.user.is_provincial,
             "events": FormEvent.objects.filter(form=form).select_related("user"),
             "team": Assignment.objects.filter(round_id=form.round_id, township_id=form.township_id).select_related("inspector"),
             "township_year": TownshipYear.objects.filter(township_id=form.township_id, period=form.round.period).first(),
@@ -158,7 +157,7 @@ def evidence_upload(request, pk, judgment_id):
 @login_required
 def evidence_file(request, evidence_id):
     evidence = get_object_or_404(evidence_for(jurisdiction_for(request)), pk=evidence_id)
-    path = Path(settings.PRIVATE_MEDIA_ROOT) / evidence.stored_as
+    path = private_path(evidence.stored_as)
     inline = evidence.content_type in ("image/jpeg", "image/png")
     response = FileResponse(path.open("rb"), content_type=evidence.content_type, as_attachment=not inline, filename=f"evidence-{evidence.pk}{path.suffix}")
     response["X-Content-Type-Options"] = "nosniff"

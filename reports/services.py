@@ -7,7 +7,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from townships.models import Division, Level, Role
+from core.results_version import results_changed
+from townships.models import Division, Level
 
 from .models import MapLayer
 
@@ -31,7 +32,7 @@ def _city_key(feature: dict, cities: dict[str, str]) -> str | None:
 def upload_map(*, user, name: str, approval_number: str, content: bytes) -> MapLayer:
     """Check an uploaded GeoJSON and make it the dashboard's map. All or nothing: a refused file
     leaves the current map in use."""
-    if not (user.is_superuser or user.role == Role.PROVINCE_STAFF):
+    if not user.is_provincial:
         raise MapRefused(_("Only provincial staff can upload a map."))
     if not approval_number.strip():
         raise MapRefused(_("Enter the map's review number (审图号): only an approved map may be published."))
@@ -59,9 +60,7 @@ def upload_map(*, user, name: str, approval_number: str, content: bytes) -> MapL
     if len(matched) != len(cities):
         missing = "、".join(cities[c] for c in sorted(set(cities) - set(matched)))
         raise MapRefused(_("The map lacks these cities: %(names)s") % {"names": missing})
-    from evaluation.results_version import bump_results_version
-
-    bump_results_version()  # the provincial dashboard draws the map instead of the tiles
+    results_changed(codes=[settings.PROVINCE_CODE])  # the provincial dashboard draws the map instead of the tiles
     MapLayer.objects.filter(is_active=True).update(is_active=False)
     return MapLayer.objects.create(
         name=name.strip() or approval_number.strip(), approval_number=approval_number.strip(),

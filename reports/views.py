@@ -6,18 +6,18 @@ import hashlib
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.cache import cache
-from django.utils.safestring import mark_safe
-from django.utils.translation import get_language
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from evaluation.results_version import results_token
-from townships.jurisdiction import is_staff_role, jurisdiction_for
+from core.results_version import results_token
+from townships.jurisdiction import jurisdiction_for
 from townships.models import Role
 
 from . import charts, selectors
@@ -28,7 +28,7 @@ from .tilemap import tiles
 
 
 def _staff(request) -> bool:
-    return request.user.is_superuser or is_staff_role(request.user.role)
+    return request.user.is_superuser or request.user.is_area_staff
 
 
 def _area_context(request, area_code: str | None = None) -> dict:
@@ -58,21 +58,21 @@ def _area_context(request, area_code: str | None = None) -> dict:
     from workflow.models import AssessmentStatus
 
     ctx["review_labels"] = dict(AssessmentStatus.choices)
-    ctx["perms_province"] = request.user.is_superuser or request.user.role == Role.PROVINCE_STAFF
+    ctx["perms_province"] = request.user.is_provincial
     return ctx
 
 
-def _page_key(request, kind: str) -> str:
+def _page_key(request, kind: str, area: str) -> str:
     """A rendered page body is the same for everyone with the same area, role and query, until
-    the results token changes (any roll-up, review, form or item change bumps it)."""
+    the area's results token changes (a roll-up, review or item change inside the area)."""
     jurisdiction = jurisdiction_for(request)
     scope = "*" if jurisdiction.everything else ",".join(sorted(jurisdiction.prefixes))
-    raw = "|".join((kind, results_token(), get_language() or "", scope, request.user.role, str(request.user.is_superuser), request.get_full_path()))
+    raw = "|".join((kind, area, results_token(area), get_language() or "", scope, request.user.role, str(request.user.is_superuser), request.get_full_path()))
     return "page:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
-def _cached_page(request, kind: str, build) -> HttpResponse:
-    key = _page_key(request, kind)
+def _cached_page(request, kind: str, area: str, build) -> HttpResponse:
+    key = _page_key(request, kind, area)
     page = cache.get(key)
     if page is None:
         page = build()
@@ -103,7 +103,7 @@ def dashboard(request):
         body = render_to_string("reports/_dashboard_body.html", ctx, request=request)
         return {"body": mark_safe(body), "page_title": f"{ctx['filters'].area.name} · {_('Dashboard')}"}  # noqa: S308 - our own template's output
 
-    return _cached_page(request, "dashboard", build)
+    return _cached_page(request, "dashboard", area, build)
 
 
 def _breadcrumbs(division, jurisdiction) -> list:
@@ -171,7 +171,7 @@ def township(request, code: str):
         body = render_to_string("reports/_township_body.html", ctx, request=request)
         return {"body": mark_safe(body), "page_title": f"{ctx['town'].name} · {_('Township')}"}  # noqa: S308 - our own template's output
 
-    return _cached_page(request, "township", build)
+    return _cached_page(request, "township", code, build)
 
 
 @login_required
@@ -222,7 +222,7 @@ def map_geojson(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def map_upload(request):
-    if not (request.user.is_superuser or request.user.role == Role.PROVINCE_STAFF):
+    if not request.user.is_provincial:
         raise Http404
     error = None
     if request.method == "POST":

@@ -1,8 +1,6 @@
 """The audit log in the admin: searchable by provincial staff, read-only for everyone."""
 from django.contrib import admin
 
-from townships.models import Role
-
 from .models import AuditEvent
 
 
@@ -19,7 +17,7 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         user = request.user
-        return user.is_active and (user.is_superuser or user.role == Role.PROVINCE_STAFF)
+        return user.is_active and user.is_provincial
 
     def has_add_permission(self, request):
         return False

@@ -134,7 +134,7 @@ def celery_worker(worker_factory):
 @pytest.fixture(autouse=True)
 def empty_cache():
     """Each test starts with an empty cache: the database rolls back between tests, so a results
-    token can come back (see evaluation.results_version) and must not meet an earlier test's pages."""
+    token can come back (see core.results_version) and must not meet an earlier test's pages."""
     from django.core.cache import cache
 
     cache.clear()

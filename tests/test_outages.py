@@ -9,7 +9,8 @@ import time
 import pytest
 from django.test import override_settings
 
-from evaluation.models import DeferredTask, ImportRun, ImportStatus
+from core.models import DeferredTask
+from evaluation.models import ImportRun, ImportStatus
 from tests import import_files as f
 
 pytestmark = [
@@ -103,7 +104,7 @@ def test_pages_keep_working_while_the_cache_is_down(own_redis, client, world):
 
 @pytest.mark.django_db(transaction=True)  # commits for real, so the job is queued at commit as in production
 def test_work_is_kept_while_the_broker_is_down_and_queued_when_it_is_back(broker, client, world, settings):
-    from evaluation.queueing import flush_deferred_tasks
+    from core.queueing import flush_deferred_tasks
 
     settings.IMPORT_ASYNC_BYTES = 1  # every upload is a background job
     broker.stop()

@@ -19,7 +19,7 @@ from operator import or_
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from .models import CODE_LENGTH, ROLE_UNIT_LEVEL, Role
+from .models import CODE_LENGTH, ROLE_UNIT_LEVEL, STAFF_ROLES
 
 
 @dataclass(frozen=True)
@@ -121,4 +121,4 @@ def get_in_jurisdiction_or_404(queryset: QuerySet, jurisdiction: Jurisdiction, f
 
 
 def is_staff_role(role: str) -> bool:
-    return role in (Role.PROVINCE_STAFF, Role.CITY_STAFF, Role.COUNTY_OFFICER)
+    return role in STAFF_ROLES

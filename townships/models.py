@@ -234,6 +234,9 @@ class Role(models.TextChoices):
     INSPECTOR = "inspector", _("Inspector")
 
 
+# The roles of the government levels, province to county (inspectors are not one).
+STAFF_ROLES = (Role.PROVINCE_STAFF, Role.CITY_STAFF, Role.COUNTY_OFFICER)
+
 # The level a user's unit must have for each role; inspectors belong to any organising unit.
 ROLE_UNIT_LEVEL = {
     Role.PROVINCE_STAFF: Level.PROVINCE,
@@ -256,3 +259,19 @@ class User(AbstractUser):
         verbose_name = _("user")
         verbose_name_plural = _("users")
         swappable = "AUTH_USER_MODEL"
+
+    # Role predicates: the one place each role rule is spelled (views, services, admin, security).
+    @property
+    def is_provincial(self) -> bool:
+        """Provincial staff, or an administrator (who may do whatever the province may)."""
+        return self.is_superuser or self.role == Role.PROVINCE_STAFF
+
+    @property
+    def is_area_staff(self) -> bool:
+        """Staff of a government level (province, city or county), not an inspector."""
+        return self.role in STAFF_ROLES
+
+    @property
+    def can_upload(self) -> bool:
+        """May upload school data for the user's area (staff of every level, administrators)."""
+        return self.is_superuser or self.role in STAFF_ROLES

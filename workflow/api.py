@@ -4,10 +4,10 @@ a refusal is a 400 with the service's message, changing nothing."""
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from django.utils.translation import gettext as _
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
@@ -17,8 +17,17 @@ from townships.jurisdiction import jurisdiction_for
 
 from . import selectors
 from .models import (
-    Funding, GoodPractice, Notification, Plan, PlanDeadline, RectificationItem, RectificationStep, ReviewStep, SelfAssessment,
-    SelfAssessmentItem, SupportMeasure,
+    Funding,
+    GoodPractice,
+    Notification,
+    Plan,
+    PlanDeadline,
+    RectificationItem,
+    RectificationStep,
+    ReviewStep,
+    SelfAssessment,
+    SelfAssessmentItem,
+    SupportMeasure,
 )
 from .services import cases, plans, rectification, review
 from .services.common import NotInArea, WorkflowRefused

@@ -7,8 +7,11 @@ class WorkflowConfig(AppConfig):
     verbose_name = _("Programme workflow")
 
     def ready(self):
-        from evaluation.locks import register_lock_provider
+        from core import ports
 
         from .selectors import locked_keys
+        from .services.notifications import notify
 
-        register_lock_provider(locked_keys)
+        # Evaluation asks (is this year locked? tell these inspectors) through core's ports.
+        ports.register_lock_provider(locked_keys)
+        ports.register_notifier(notify)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date
+
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Substr
 from django.utils import timezone
@@ -11,8 +12,17 @@ from townships.jurisdiction import Jurisdiction
 from townships.models import Division, Level
 
 from .models import (
-    LEVEL_OF_CODE_LENGTH, DataLock, GoodPractice, CaseStatus, ItemStatus, Notification, Plan, PlanDeadline, PlanLevel,
-    RectificationItem, SelfAssessment,
+    LEVEL_OF_CODE_LENGTH,
+    CaseStatus,
+    DataLock,
+    GoodPractice,
+    ItemStatus,
+    Notification,
+    Plan,
+    PlanDeadline,
+    PlanLevel,
+    RectificationItem,
+    SelfAssessment,
 )
 
 

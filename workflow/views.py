@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
@@ -15,13 +14,22 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.private_files import private_path
 from evaluation.models import JudgmentLevel, Round
 from townships.jurisdiction import jurisdiction_for
 from townships.models import PROGRAMME_KINDS, Division, Level, PilotTownship, Role
 
 from . import selectors
 from .models import (
-    AssessmentStatus, CaseDocument, CaseStatus, CaseTheme, Funding, FundingPurpose, ItemStatus, PlanDocument, PlanLevel,
+    AssessmentStatus,
+    CaseDocument,
+    CaseStatus,
+    CaseTheme,
+    Funding,
+    FundingPurpose,
+    ItemStatus,
+    PlanDocument,
+    PlanLevel,
     RectificationEvidence,
 )
 from .services import cases, plans, rectification, review
@@ -91,7 +99,7 @@ def plan_overview(request):
     own = selectors.plans_in(jurisdiction).filter(unit_id=request.user.unit_id, year=year).first()
     return render(request, "workflow/plans.html", {
         "rows": rows, "year": year, "deadlines": deadlines, "levels": PlanLevel.choices, "own": own,
-        "can_set": request.user.is_superuser or request.user.role == Role.PROVINCE_STAFF,
+        "can_set": request.user.is_provincial,
         "late": sum(1 for r in rows if r["state"] == "late"), "filed": sum(1 for r in rows if r["state"] == "filed"),
     })
 
@@ -202,8 +210,8 @@ def assessment_detail(request, pk):
         "a": a, "items": items, "levels": JudgmentLevel.choices, "steps": a.steps.select_related("user"), "gaps": review.gaps(a),
         "editable": request.user.role == Role.COUNTY_OFFICER and a.status in review.EDITABLE,
         "can_review": (request.user.role == Role.CITY_STAFF and a.status == AssessmentStatus.SUBMITTED)
-        or ((request.user.role == Role.PROVINCE_STAFF or request.user.is_superuser) and a.status == AssessmentStatus.CITY_APPROVED),
-        "can_reopen": (request.user.role == Role.PROVINCE_STAFF or request.user.is_superuser)
+        or (request.user.is_provincial and a.status == AssessmentStatus.CITY_APPROVED),
+        "can_reopen": request.user.is_provincial
         and a.status in (AssessmentStatus.CITY_APPROVED, AssessmentStatus.PROVINCE_APPROVED),
         "earlier": earlier,
     })
@@ -277,7 +285,7 @@ def case_list(request):
         published = published.filter(theme=theme)
     if region:
         published = published.filter(unit_id__startswith=region)
-    province = request.user.is_superuser or request.user.role == Role.PROVINCE_STAFF
+    province = request.user.is_provincial
     pending = selectors.cases_in(jurisdiction).filter(status=CaseStatus.SUBMITTED) if not jurisdiction.is_empty else []
     return render(request, "workflow/cases.html", {
         "published": published[:200], "pending": pending, "themes": CaseTheme.choices, "theme": theme, "region": region, "province": province,
@@ -299,7 +307,7 @@ def case_detail(request, pk):
         return redirect(request.path)
     return render(request, "workflow/case.html", {
         "case": case, "documents": case.documents.all(),
-        "can_review": (request.user.is_superuser or request.user.role == Role.PROVINCE_STAFF) and case.status == CaseStatus.SUBMITTED,
+        "can_review": request.user.is_provincial and case.status == CaseStatus.SUBMITTED,
     })
 
 
@@ -347,7 +355,7 @@ def stored_file(request, kind, pk):
     if kind == "case":
         qs = qs | model.objects.filter(case__status=CaseStatus.PUBLISHED)
     doc = get_object_or_404(qs.distinct(), pk=pk)
-    path = Path(settings.PRIVATE_MEDIA_ROOT) / doc.stored_as
+    path = private_path(doc.stored_as)
     inline = doc.content_type in ("image/jpeg", "image/png")
     response = FileResponse(path.open("rb"), content_type=doc.content_type, as_attachment=not inline, filename=f"{kind}-{doc.pk}{path.suffix}")
     response["X-Content-Type-Options"] = "nosniff"

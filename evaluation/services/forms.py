@@ -1,12 +1,13 @@
 """Rounds, assignments and the inspectors' team form: draft, autosave, submit, return."""
 from __future__ import annotations
 
-
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import ports
+from core.private_files import FileRefused, store_private_file
 from evaluation.models import (
     Assignment,
     Evidence,
@@ -21,9 +22,8 @@ from evaluation.models import (
     RoundTownship,
     SourceKind,
 )
-from evaluation.results_version import bump_results_version
+from evaluation.services.rollup_jobs import queue_rollup_on_commit
 from security.audit import record as audit
-from portal.private_files import FileRefused, sniff_evidence, store_private_file  # noqa: F401 (sniff_evidence: old import path)
 from townships.models import Role
 
 
@@ -34,15 +34,23 @@ class FormRefused(Exception):
 
 
 @transaction.atomic
-def create_round(*, name: str, period: int, framework, township_codes: list[str], created_by, due_on=None) -> Round:
+def create_round(*, name: str, period: int, framework, township_codes: list[str], created_by, due_on=None, opens_on=None) -> Round:
     """A round for one school year over the given townships; its framework is frozen from now on."""
-    if created_by.role != Role.PROVINCE_STAFF and not created_by.is_superuser:
+    if not created_by.is_provincial:
         raise FormRefused(_("Only provincial staff can create evaluation rounds."))
     framework.frozen = True
     framework.save(update_fields=["frozen"])
-    rnd = Round.objects.create(name=name, period=period, framework=framework, created_by=created_by, due_on=due_on)
-    RoundTownship.objects.bulk_create([RoundTownship(round=rnd, township_id=code) for code in township_codes])
+    rnd = Round.objects.create(name=name, period=period, framework=framework, created_by=created_by, due_on=due_on, opens_on=opens_on)
+    add_round_townships(round=rnd, township_codes=township_codes)
     return rnd
+
+
+@transaction.atomic
+def add_round_townships(*, round: Round, township_codes: list[str]) -> int:
+    """Add townships to a round (those already in it are left as they are)."""
+    existing = set(round.townships.values_list("township_id", flat=True))
+    added = RoundTownship.objects.bulk_create([RoundTownship(round=round, township_id=code) for code in sorted(set(township_codes) - existing)])
+    return len(added)
 
 
 @transaction.atomic
@@ -50,12 +58,16 @@ def assign_team(*, round: Round, township_code: str, inspectors: list, lead) -> 
     """Assign a team (with its lead) to a township of the round and open its form."""
     if not round.townships.filter(township_id=township_code).exists():
         raise FormRefused(_("The township is not covered by this round."))
+    if lead.pk not in {user.pk for user in inspectors}:
+        raise FormRefused(_("The team's lead must be one of its inspectors."))
     for user in inspectors:
         if user.role != Role.INSPECTOR:
             raise FormRefused(_("Only inspectors can be assigned."))
         Assignment.objects.update_or_create(
             round=round, township_id=township_code, inspector=user, defaults={"is_lead": user.pk == lead.pk}
         )
+    # One lead per team: whoever led before and is not the lead now is a member.
+    Assignment.objects.filter(round=round, township_id=township_code, is_lead=True).exclude(inspector=lead).update(is_lead=False)
     form = open_form(round=round, township_code=township_code)
     _notify(users=inspectors, kind="assignment", title=_("You are assigned to %(township)s in %(round)s") % {"township": _township_name(township_code), "round": round.name},
             url=f"/data/inspect/{form.pk}/", key=f"assignment:{round.pk}:{township_code}")
@@ -70,10 +82,8 @@ def _township_name(code: str) -> str:
 
 
 def _notify(**kwargs) -> None:
-    # The workflow app keeps the notifications; evaluation only sends them.
-    from workflow.services.notifications import notify
-
-    notify(**kwargs)
+    # The workflow app keeps the notifications (it plugs into the port); evaluation only sends them.
+    ports.notify(**kwargs)
 
 
 def open_form(*, round: Round, township_code: str) -> InspectionForm:
@@ -86,7 +96,7 @@ def open_form(*, round: Round, township_code: str) -> InspectionForm:
 
 def refuse_if_locked(form: InspectionForm) -> None:
     """An approval up the levels locks the township's data and forms for the round's year."""
-    from evaluation.locks import locked
+    from core.ports import locked
 
     message = locked({(form.township_id, form.round.period)}).get((form.township_id, form.round.period))
     if message:
@@ -140,7 +150,6 @@ def save_draft(*, form: InspectionForm, user, version: int, answers: dict[str, d
               detail={f"{c.point.code}.{c.field}": [c.old, c.new] for c in log})
         InspectionForm.objects.filter(pk=form.pk).update(version=F("version") + 1, updated_at=timezone.now())
         form.refresh_from_db()
-    bump_results_version()  # the township page shows the team's judgments
     return form
 
 
@@ -169,22 +178,19 @@ def submit_form(*, form: InspectionForm, user, version: int) -> InspectionForm:
     FormEvent.objects.create(form=form, action="submit", user=user)
     audit(action="form_submit", user=user, target=f"inspection-form:{form.pk}", area=form.township_id)
     _queue_judgments_rollup(form)
-    bump_results_version()  # the township page shows the team's judgments
     return form
 
 
 def _queue_judgments_rollup(form: InspectionForm) -> None:
-    # A submitted form counts in the results, a returned one no longer does.
-    from evaluation.tasks import queue_rollup
-
-    period, township = form.round.period, form.township_id
-    transaction.on_commit(lambda: queue_rollup(periods=[period], township_codes=[township], judgments_only=True))
+    # A submitted form counts in the results, a returned one no longer does; the roll-up gives
+    # the township's pages their new token when the judgments are in.
+    queue_rollup_on_commit(periods=[form.round.period], township_codes=[form.township_id], judgments_only=True)
 
 
 @transaction.atomic
 def return_form(*, form: InspectionForm, user, reason: str) -> InspectionForm:
     form = InspectionForm.objects.select_for_update().get(pk=form.pk)
-    if not (user.is_superuser or user.role == Role.PROVINCE_STAFF):
+    if not user.is_provincial:
         raise FormRefused(_("Only provincial staff can return a submitted form."))
     if form.status != FormStatus.SUBMITTED:
         raise FormRefused(_("Only a submitted form can be returned."))
@@ -200,7 +206,6 @@ def return_form(*, form: InspectionForm, user, reason: str) -> InspectionForm:
             body=reason.strip(), url=f"/data/inspect/{form.pk}/", key=f"form_return:{form.pk}:{form.version}")
     audit(action="form_return", user=user, target=f"inspection-form:{form.pk}", area=form.township_id, detail={"reason": reason.strip()})
     _queue_judgments_rollup(form)
-    bump_results_version()  # the township page shows the team's judgments
     return form
 
 
@@ -217,7 +222,6 @@ def add_evidence(*, judgment: Judgment, user, data: bytes, file_name: str) -> Ev
         stored = store_private_file(data=data, file_name=file_name, folder="evidence")
     except FileRefused as e:
         raise FormRefused(e.message) from None
-    bump_results_version()
     return Evidence.objects.create(
         judgment=judgment,
         township_id=form.township_id,

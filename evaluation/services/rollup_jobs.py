@@ -7,11 +7,14 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from core.queueing import enqueue
+from core.results_version import one_bump_at_the_end
 from evaluation.models import AreaCountsDue, RollupJob, RollupUnit
-from evaluation.queueing import enqueue
-from evaluation.results_version import one_bump_at_the_end
 from evaluation.rollup import county_codes, current_framework, refresh_statistics, rollup_county, rollup_judgments, rollup_levels
 
+# Queued by name: the tasks module imports this one, never the other way round.
+COUNTY_TASK = "evaluation.tasks.rollup_county_task"
+AREA_COUNTS_TASK = "evaluation.tasks.area_counts_task"
 NIGHTLY_LOCK = "lock:nightly-rollup"
 NIGHTLY_LOCK_SECONDS = 6 * 3600
 # Area counts wait for a pause this long in the counties' changes, so a burst shares one count,
@@ -69,10 +72,22 @@ def owe_area_counts(*, period: int, county: str, now=None) -> None:
         _queue_area_counts(period=period, province=province, after_s=AREA_COUNTS_QUIET_S)
 
 
-def _queue_area_counts(*, period: int, province: str, after_s: float) -> None:
-    from evaluation.tasks import area_counts_task
+def queue_rollup(*, periods, township_codes, judgments_only: bool = False) -> None:
+    """After a commit: recompute the counties of the affected 乡镇 (one task each); kept for
+    later if the broker is down (the change itself has been saved). `judgments_only`: only
+    inspectors' forms changed, not school or township data."""
+    for period in sorted(set(periods)):
+        for county in sorted({code[:6] for code in township_codes}):
+            enqueue(COUNTY_TASK, period, county, None, judgments_only)
 
-    transaction.on_commit(lambda: enqueue(area_counts_task, period, province, countdown=after_s))
+
+def queue_rollup_on_commit(*, periods, township_codes, judgments_only: bool = False) -> None:
+    periods, township_codes = list(periods), list(township_codes)
+    transaction.on_commit(lambda: queue_rollup(periods=periods, township_codes=township_codes, judgments_only=judgments_only))
+
+
+def _queue_area_counts(*, period: int, province: str, after_s: float) -> None:
+    transaction.on_commit(lambda: enqueue(AREA_COUNTS_TASK, period, province, countdown=after_s))
 
 
 def run_area_counts(*, period: int, province: str, now=None) -> str:
@@ -110,12 +125,10 @@ def _maybe_finish(job_id: int) -> None:
 
 def start_job(*, period: int, prefix: str = "37", kind: str = "full") -> RollupJob:
     """A full recomputation split into one task per county (short units: a lost one costs little)."""
-    from evaluation.tasks import rollup_county_task
-
     counties = county_codes(prefix) or [prefix]
     refresh_statistics()
     job = RollupJob.objects.create(kind=kind, period=period, prefix=prefix, units_total=len(counties))
-    transaction.on_commit(lambda: [enqueue(rollup_county_task, period, c, job.pk) for c in counties])
+    transaction.on_commit(lambda: [enqueue(COUNTY_TASK, period, c, job.pk) for c in counties])
     return job
 
 

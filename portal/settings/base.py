@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "import_export",
     "django_celery_beat",
     "portal.apps.PortalConfig",
+    "core",
     "townships",
     "evaluation",
     "reports",
@@ -195,8 +196,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # One name per choice set shared by several fields, so the schema (and `check --deploy`) is clean.
     "ENUM_NAME_OVERRIDES": {
-        "GradeEnum": "evaluation.models.data.Grade",
-        "JudgmentLevelEnum": "evaluation.models.rounds.JudgmentLevel",
+        "GradeEnum": "evaluation.vocabulary.Grade",
+        "JudgmentLevelEnum": "evaluation.vocabulary.JudgmentLevel",
         "PlanLevelEnum": "workflow.models.PlanLevel",
         "DivisionLevelEnum": "townships.models.Level",
     },
@@ -226,7 +227,7 @@ PROGRAMME_GOAL_SHARE = 0.5
 # ... by the end of the 14th five-year plan (十四五, 2021–2025).
 PROGRAMME_GOAL_YEAR = 2025
 PROVINCE_CODE = "37"
-# Dashboards and township pages are cached by the results token (evaluation.results_version),
+# Dashboards and township pages are cached by the results token (core.results_version),
 # which every change to what they show replaces; this only bounds how long an entry lives.
 RESULT_PAGE_CACHE_SECONDS = int(os.environ.get("RESULT_PAGE_CACHE_SECONDS", "3600"))
 # Rectification: days from the inspectors' submission to an item's deadline; days overdue before

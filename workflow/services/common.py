@@ -28,8 +28,8 @@ def require_role(user, *roles: str, message: str) -> None:
 
 
 def store_private_file(*, data: bytes, file_name: str, folder: str) -> dict:
-    from portal.private_files import FileRefused
-    from portal.private_files import store_private_file as store
+    from core.private_files import FileRefused
+    from core.private_files import store_private_file as store
 
     try:
         return store(data=data, file_name=file_name, folder=folder)

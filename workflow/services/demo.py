@@ -10,9 +10,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from evaluation.models import PointResult, Round
+from evaluation.vocabulary import JudgmentLevel, Verdict
 from townships.models import Division, Level, PilotTownship, User
 from workflow.models import (
-    CaseStatus, GoodPractice, ItemStatus, Plan, PlanStatus, RectificationItem, RectificationStep, SelfAssessment,
+    CaseStatus,
+    GoodPractice,
+    ItemStatus,
+    Plan,
+    PlanStatus,
+    RectificationItem,
+    RectificationStep,
+    SelfAssessment,
 )
 
 from . import cases, plans, rectification, review
@@ -55,7 +63,7 @@ def load_demo_workflow() -> dict:
         items += rectification.sync_items(round=rounds[period])
     # Older rounds' items are partly fixed: closed where the next year attains the point.
     for period in sorted(rounds)[-2:-1]:
-        fixed = PointResult.objects.filter(period=period + 1, round_key=0, verdict="attained")
+        fixed = PointResult.objects.filter(period=period + 1, round_key=0, verdict=Verdict.ATTAINED)
         closed = RectificationItem.objects.filter(round=rounds[period], point_id__in=fixed.values("point_id"),
                                                   township_id__in=fixed.values("division_code"))
         ids = list(closed.values_list("pk", flat=True))
@@ -82,7 +90,7 @@ def load_demo_workflow() -> dict:
 
 def _assessment(rnd: Round, code: str, county: User, *, stop: str, city: User | None = None) -> SelfAssessment:
     a = review.open_assessment(user=county, round=rnd, township_code=code)
-    answers = {i.point.code: {"level": "attained", "comment": "（演示）自评"} for i in a.items.select_related("point")}
+    answers = {i.point.code: {"level": JudgmentLevel.ATTAINED, "comment": "（演示）自评"} for i in a.items.select_related("point")}
     a = review.save_self_assessment(user=county, assessment=a, version=a.version, answers=answers)
     a = review.submit_self_assessment(user=county, assessment=a)
     if stop == "city_approved":

@@ -91,8 +91,8 @@ def file_plan(*, user, plan: Plan) -> Plan:
 
 def remind_late_plans(*, year: int, today: date | None = None) -> int:
     """Notify the staff of every unit whose plan is past its deadline — once a day at most."""
-    from workflow.selectors import plan_status
     from townships.jurisdiction import Jurisdiction
+    from workflow.selectors import plan_status
 
     today = today or timezone.localdate()
     sent = 0

@@ -11,11 +11,11 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.results_version import results_changed
 from evaluation.models import Assignment, FormStatus, InspectionForm, PointResult, Round
+from evaluation.vocabulary import Verdict
 from townships.models import Division, Role
 from workflow.models import Escalation, ItemStatus, RectificationEvidence, RectificationItem, RectificationStep
-
-from evaluation.results_version import bump_results_version
 
 from .common import WorkflowRefused, require_area, store_private_file
 from .notifications import notify, staff_of
@@ -37,7 +37,7 @@ def sync_items(*, round: Round, prefix: str = "") -> int:
         return 0
     failed = (
         PointResult.objects.filter(
-            Q(round_key=0) | Q(round_key=round.pk), period=round.period, verdict="not_attained", division_code__in=list(forms),
+            Q(round_key=0) | Q(round_key=round.pk), period=round.period, verdict=Verdict.NOT_ATTAINED, division_code__in=list(forms),
             point__target__framework_id=round.framework_id,
         ).select_related("point").order_by("division_code", "point_id", "stage")
     )
@@ -72,7 +72,7 @@ def sync_items(*, round: Round, prefix: str = "") -> int:
     for town in {i.township_id for i in rows}:
         notify(users=staff_of(town, Role.COUNTY_OFFICER), kind="rectification", url="/workflow/rectification/",
                title=_("%(township)s: new rectification items") % {"township": forms[town].township.name}, key=f"items:{round.pk}:{town}")
-    bump_results_version()  # township pages list the items
+    results_changed(codes={i.township_id for i in rows})  # township pages list the items
     return len(created)
 
 
@@ -106,7 +106,7 @@ def answer_item(*, user, item: RectificationItem, measures: str) -> Rectificatio
     item.status, item.measures = ItemStatus.ANSWERED, measures.strip()
     item.save(update_fields=["status", "measures"])
     RectificationStep.objects.create(item=item, action="answered", user=user, note=item.measures)
-    bump_results_version()
+    results_changed(codes=[item.township_id])
     checkers = list(staff_of(item.township_id, Role.CITY_STAFF)) + [a.inspector for a in Assignment.objects.filter(round=item.round, township=item.township).select_related("inspector")]
     notify(users=checkers, kind="rectification", url=f"/workflow/rectification/{item.pk}/",
            title=_("%(township)s: rectification answered, to be checked") % {"township": item.township.name}, key=f"answered:{item.pk}:{item.steps.count()}")
@@ -114,7 +114,7 @@ def answer_item(*, user, item: RectificationItem, measures: str) -> Rectificatio
 
 
 def _may_check(user, item: RectificationItem) -> bool:
-    if user.role == Role.CITY_STAFF or user.role == Role.PROVINCE_STAFF or user.is_superuser:
+    if user.role == Role.CITY_STAFF or user.is_provincial:
         return True
     return user.role == Role.INSPECTOR and Assignment.objects.filter(round=item.round, township=item.township, inspector=user).exists()
 
@@ -141,7 +141,7 @@ def check_item(*, user, item: RectificationItem, close: bool, note: str = "") ->
         action = "returned"
     item.save(update_fields=["status", "closed_at"])
     RectificationStep.objects.create(item=item, action=action, user=user, note=note.strip())
-    bump_results_version()
+    results_changed(codes=[item.township_id])
     notify(users=staff_of(item.township_id, Role.COUNTY_OFFICER), kind="rectification", url=f"/workflow/rectification/{item.pk}/",
            title=(_("%(township)s: rectification item closed") if close else _("%(township)s: rectification item sent back")) % {"township": item.township.name},
            body=note, key=f"{action}:{item.pk}:{item.steps.count()}")
@@ -178,6 +178,5 @@ def escalate_overdue(*, today: date | None = None) -> dict:
             title = (_("Notice: overdue rectification in %(township)s") if action == "notice" else _("Formal talk: rectification in %(township)s still overdue")) % {"township": names.get(town, town)}
             notify(users=staff_of(town, *roles), kind=f"escalation_{action}", title=title,
                    body=_("%(count)d overdue items") % {"count": count}, url=f"/workflow/rectification/?township={town}", key=f"{action}:{town}:{today.isoformat()}")
-    if notices or talks:
-        bump_results_version()
+    results_changed(codes={town for _pk, town, _due in notices + talks})
     return {"notice": len(notices), "talk": len(talks)}

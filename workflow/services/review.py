@@ -8,12 +8,13 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.results_version import results_changed
 from evaluation.models import FormStatus, InspectionForm, JudgmentLevel, ObservationPoint, RoundTownship
+from evaluation.services.rollup_jobs import queue_rollup_on_commit
+from security.audit import record as audit
 from townships.models import Role
 from workflow.models import AssessmentStatus as S
 from workflow.models import DataLock, PlanLevel, ReviewStep, SelfAssessment, SelfAssessmentItem
-
-from security.audit import record as audit
 
 from .common import WorkflowRefused, require_area
 from .notifications import notify, staff_of
@@ -96,7 +97,7 @@ def review_self_assessment(*, user, assessment: SelfAssessment, approve: bool, r
     require_area(user, a.township_id)
     if user.role == Role.CITY_STAFF and a.status == S.SUBMITTED:
         level, approved, returned = PlanLevel.CITY, S.CITY_APPROVED, S.CITY_RETURNED
-    elif (user.role == Role.PROVINCE_STAFF or user.is_superuser) and a.status == S.CITY_APPROVED:
+    elif user.is_provincial and a.status == S.CITY_APPROVED:
         level, approved, returned = PlanLevel.PROVINCE, S.PROVINCE_APPROVED, S.PROVINCE_RETURNED
     elif user.role == Role.COUNTY_OFFICER:
         raise WorkflowRefused(_("A county cannot review its own self-assessment."))
@@ -129,7 +130,7 @@ def reopen_self_assessment(*, user, assessment: SelfAssessment, reason: str) -> 
     require_area(user, a.township_id)
     if a.status not in (S.CITY_APPROVED, S.PROVINCE_APPROVED):
         raise WorkflowRefused(_("Only an approved self-assessment can be reopened."))
-    if not (user.role == Role.PROVINCE_STAFF or user.is_superuser):
+    if not user.is_provincial:
         raise WorkflowRefused(_("Only the level above the approval can reopen it."))
     if not reason.strip():
         raise WorkflowRefused(_("Give the reason for reopening it."))
@@ -160,12 +161,8 @@ def _step(a, user, status, action, level, reason, points, *, notify_roles, title
 
 def _queue_rollup(a: SelfAssessment) -> None:
     # The dashboards can show approved figures only: an approval changes what they count.
-    from evaluation.results_version import bump_results_version
-    from evaluation.tasks import queue_rollup
-
-    bump_results_version()
-    period, code = a.round.period, a.township_id
-    transaction.on_commit(lambda: queue_rollup(periods={period}, township_codes={code}))
+    results_changed(codes=[a.township_id])
+    queue_rollup_on_commit(periods={a.round.period}, township_codes={a.township_id})
 
 
 def gaps(assessment: SelfAssessment) -> list[dict]:

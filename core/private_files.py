@@ -1,6 +1,7 @@
-"""Documents users upload (inspectors' evidence, rectification evidence, plans, cases): checked by
-their content and size, kept outside the web root under their content hash, never under the
-name the user gave (that is only shown)."""
+"""Files users upload (inspectors' evidence, rectification evidence, plans, cases, the originals of
+data uploads): kept outside the web root under their content hash, never under the name the user
+gave (that is only shown). Documents are checked by their content and size first; upload
+originals are checked by the import pipeline, which reads them."""
 from __future__ import annotations
 
 import hashlib
@@ -45,6 +46,29 @@ def sniff_evidence(data: bytes) -> tuple[str, str] | None:
     return None
 
 
+def keep_bytes(*, data: bytes, folder: str, suffix: str) -> tuple[str, str]:
+    """Store `data` under its SHA-256 in `folder` (written to a temporary name and renamed, so a
+    reader never sees half a file) and return (relative path, digest)."""
+    digest = hashlib.sha256(data).hexdigest()
+    relative = f"{folder}/{digest[:2]}/{digest}{suffix}"
+    path = private_path(relative)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    return relative, digest
+
+
+def private_path(relative: str) -> Path:
+    """Where a stored file is on disk (for a view that streams it after checking access)."""
+    return Path(settings.PRIVATE_MEDIA_ROOT) / relative
+
+
+def read_bytes(relative: str) -> bytes:
+    return private_path(relative).read_bytes()
+
+
 def store_private_file(*, data: bytes, file_name: str, folder: str) -> dict:
     """Check a document (photo, PDF, Office) by content and size, store it under its hash and
     return the fields a stored-file row keeps."""
@@ -57,10 +81,5 @@ def store_private_file(*, data: bytes, file_name: str, folder: str) -> dict:
     if kind is None:
         raise FileRefused(_("Evidence must be a photo (JPEG, PNG), a PDF or an Office document (Word, Excel, PowerPoint)."))
     content_type, ext = kind
-    digest = hashlib.sha256(data).hexdigest()
-    relative = f"{folder}/{digest[:2]}/{digest}{ext}"
-    path = Path(settings.PRIVATE_MEDIA_ROOT) / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        path.write_bytes(data)
+    relative, digest = keep_bytes(data=data, folder=folder, suffix=ext)
     return {"file_name": Path(file_name).name[:255], "content_type": content_type, "size": len(data), "sha256": digest, "stored_as": relative}

@@ -1,0 +1,52 @@
+"""Ports: what a lower app asks and a higher app answers, so imports only ever run downward.
+
+- Data locks: evaluation asks whether a township's year is locked before it changes data or a
+  form; workflow (approvals up the levels) answers.
+- Notifications: evaluation tells inspectors of an assignment or a returned form; workflow owns
+  the notifications and delivers them.
+
+A higher app registers its answer in its AppConfig.ready(). With nothing registered a lock
+question answers "not locked" and a notification goes nowhere — which is what a deployment
+without the workflow app would mean, not an error.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Protocol
+
+# provider(keys) → {(township code, period): message naming the lock} for the locked keys.
+LockProvider = Callable[[set[tuple[str, int]]], dict[tuple[str, int], str]]
+_lock_providers: list[LockProvider] = []
+
+
+def register_lock_provider(provider: LockProvider) -> None:
+    if provider not in _lock_providers:
+        _lock_providers.append(provider)
+
+
+def locked(keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], str]:
+    keys = set(keys)
+    found: dict[tuple[str, int], str] = {}
+    if not keys:
+        return found
+    for provider in _lock_providers:
+        found.update(provider(keys))
+    return found
+
+
+class Notifier(Protocol):
+    def __call__(self, *, users: Iterable, kind: str, title: str, body: str = "", url: str = "", key: str = "") -> object: ...
+
+
+_notifiers: list[Notifier] = []
+
+
+def register_notifier(notifier: Notifier) -> None:
+    if notifier not in _notifiers:
+        _notifiers.append(notifier)
+
+
+def notify(*, users: Iterable, kind: str, title: str, body: str = "", url: str = "", key: str = "") -> None:
+    users = list(users)
+    for notifier in _notifiers:
+        notifier(users=users, kind=kind, title=title, body=body, url=url, key=key)
