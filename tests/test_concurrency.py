@@ -1,13 +1,14 @@
 """Many at once, over real HTTP: inspectors save and then submit their forms at the same moment —
 each twice, as a double click does — while other users browse, against gunicorn on the test's
 PostgreSQL database. Nothing is lost, nothing is counted twice, no answer is an error. The same
-code measures the full peak (50 inspectors, 100 users, 60 s) in the bench's `load` group."""
+code (tests/support/load.py) measures the full peak (50 inspectors, 100 users, 60 s) in the
+bench's `load` group."""
 import pytest
 from django.db import connection
 
 from evaluation.services.framework import load_framework
-from portal.bench_load import browsing_users, inspector_forms, peak, rolled_up, submissions
-from reports.bench import Server
+from tests.support.live_server import Server
+from tests.support.load import browsing_users, inspector_forms, peak, rolled_up, submissions
 from townships.services.demo import load_demo_schools
 
 pytestmark = [

@@ -99,7 +99,7 @@ print(client.cookies["sessionid"].value)
 @pytest.fixture
 def portal_on_own_postgres():
     server = OwnPostgres().init()
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings.bench", "DATABASE_URL": server.url,
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.support.live_settings", "DATABASE_URL": server.url,
            "DJANGO_SECRET_KEY": "restart-test-loopback-only", "LOG_LEVEL": "CRITICAL"}
     env.pop("REDIS_URL", None)
     manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]

@@ -154,12 +154,12 @@ def test_killed_worker_during_an_import_commits_it_exactly_once_on_a_new_worker(
 
     from django.db import connection
 
-    from evaluation.bench import build_school_year_xlsx
+    from core.queueing import enqueue
     from evaluation.imports.service import preview_import, store_upload
     from evaluation.models import ImportRun, ImportStatus, SchoolYear
-    from evaluation.queueing import enqueue
     from evaluation.tasks import commit_import_task
     from security.models import AuditEvent
+    from tests.support.sheets import build_school_year_xlsx
     from townships.jurisdiction import resolve_jurisdiction
     from townships.services.demo import load_demo_schools
 

@@ -1,8 +1,10 @@
+"""The bench as a command of the `bench` app: `python -m bench …`, or `manage.py bench …` under
+settings that install the app (bench.settings)."""
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import connection
 
-from portal.bench import BENCH_GROUPS, SCALES, render_table, run_groups, write_json
+from bench.framework import BENCH_GROUPS, SCALES, render_table, run_groups, write_json
 
 
 class Command(BaseCommand):

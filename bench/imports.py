@@ -2,20 +2,17 @@
 from __future__ import annotations
 
 import io
-import os
 import resource
 import time
 from multiprocessing import get_context
 
-from django.db import connection, connections, transaction
-from openpyxl import Workbook
+from django.db import connection, connections
 
+from bench.framework import Figure
 from evaluation.imports import columns as c
 from evaluation.imports.service import import_file
-from evaluation.imports.workbook import _cell
 from evaluation.models import ImportStatus, SchoolYear
-from evaluation.services.demo import school_year_values
-from portal.bench import Figure
+from tests.support.sheets import build_school_year_xlsx
 from townships.jurisdiction import Jurisdiction
 from townships.models import Division, Role, School, User
 from townships.services.demo import load_demo_schools
@@ -23,22 +20,6 @@ from townships.services.divisions import load_divisions
 
 ROWS = 30_000
 PERIOD = 2024
-
-
-def build_school_year_xlsx(rows: int = ROWS, period: int = PERIOD) -> bytes:
-    """A school-year sheet as an officer would upload it: Chinese headers, one row per school."""
-    spec = c.SCHOOL_YEARS
-    schools = list(School.objects.order_by("code").values_list("code", "name", "stage", "is_seat", "is_urban", "is_urban_quality")[:rows])
-    assert len(schools) == rows, f"need {rows} schools, have {len(schools)}"
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(spec.title)
-    ws.append([col.header for col in spec.columns])
-    for code, name, stage, seat, urban, quality in schools:
-        values = school_year_values(code=code, stage=stage, is_seat=seat, is_urban=urban, is_quality=quality, period=period)
-        ws.append([code, name, period] + [_cell(col, values.get(col.key)) for col in spec.columns[3:]])
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
 
 
 def _bench_user() -> User:
@@ -119,7 +100,7 @@ def _ensure_data(scale: str) -> None:
 
 def import_figures(scale: str) -> list[Figure]:
     _ensure_data(scale)
-    data = build_school_year_xlsx()
+    data = build_school_year_xlsx(rows=ROWS, period=PERIOD)
     _wipe_years()
     # Ours, in a fresh process so its peak memory is its own.
     ctx = get_context("fork")

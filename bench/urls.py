@@ -1,5 +1,6 @@
-"""The portal's URLs plus the bench's floor: a bare Django view that renders a 16 × 7 table from
-one small query, so the dashboard's throughput is compared with what this stack does at best."""
+"""The portal's URLs plus the bench's floor (bench/settings.py's ROOT_URLCONF): a bare Django view
+that renders a 16 × 7 table from one small query, so the dashboard's throughput is compared with
+what this stack does at best."""
 from django.db import connection
 from django.http import HttpResponse
 from django.template import engines

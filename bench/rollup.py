@@ -12,12 +12,12 @@ import time
 from django.conf import settings
 from django.db import connection, transaction
 
+from bench.framework import Figure
 from evaluation.models import ObservationPoint, PointResult, SchoolYear
 from evaluation.rollup import current_framework, refresh_statistics, rollup_all
 from evaluation.rules import evaluate_township
 from evaluation.services.demo import load_demo_facts
 from evaluation.services.framework import load_framework
-from portal.bench import Figure
 from townships.models import PROGRAMME_KINDS, Division, Level, School
 from townships.services.demo import load_demo_schools
 from townships.services.divisions import load_divisions
@@ -46,7 +46,7 @@ def _prepare(prefix: str) -> str:
         else:
             missing.append(province)
     if missing:
-        from evaluation.bench_rollup_data import generate_provinces
+        from bench.rollup_data import generate_provinces
 
         generate_provinces(missing)
     load_framework()
@@ -151,7 +151,7 @@ def _freshness() -> list[Figure]:
     commit), and time until the township's point result shows it."""
     if settings.CELERY_TASK_ALWAYS_EAGER or connection.vendor != "postgresql":
         return []  # needs REDIS_URL and a database the worker shares
-    from evaluation.tasks import queue_rollup
+    from evaluation.services.rollup_jobs import queue_rollup
 
     rollup_all(period=2024, prefix="37")  # the state a nightly run leaves
     school_year = (

@@ -1,6 +1,6 @@
 """The bench: each figure is measured beside its baseline in the same run, on the same data.
 
-Apps contribute groups of figures by listing a function in BENCH_GROUPS; the function takes the
+Each group of figures is a module of this package listed in BENCH_GROUPS; its function takes the
 scale and returns Figures. `ratio` is always "times better than the baseline" (baseline / value
 for times, value / baseline for rates), so > 1 means faster than the baseline.
 """
@@ -16,11 +16,11 @@ SCALES = ("city", "shandong", "national")
 
 # name → "module:function"; the function(scale: str) returns a list of Figure.
 BENCH_GROUPS = {
-    "divisions": "townships.bench:division_figures",
-    "import": "evaluation.bench:import_figures",
-    "rollup": "evaluation.bench_rollup:rollup_figures",
-    "dashboard": "reports.bench:dashboard_figures",
-    "load": "portal.bench_load:load_figures",
+    "divisions": "bench.divisions:division_figures",
+    "import": "bench.imports:import_figures",
+    "rollup": "bench.rollup:rollup_figures",
+    "dashboard": "bench.dashboard:dashboard_figures",
+    "load": "bench.load:load_figures",
 }
 
 

@@ -1,53 +1,40 @@
-"""Bench: the portal at a working day's peak, on loopback. BROWSERS users of every level browse
-their pages for DURATION_S (each waits THINK_S between pages, as people do); meanwhile INSPECTORS
-inspectors, each the lead of a township's team in a fresh round, save their whole form at once
-and then submit it at the same moment — twice, as a double click or a retry after a timeout does.
+"""The load driver over HTTP: users of every level browsing their pages while inspectors, each the
+lead of a township's team in a fresh round, save their whole form at once and then submit it at
+the same moment — twice, as a double click or a retry after a timeout does — and the checks of
+what the database holds afterwards. tests/test_concurrency.py runs it small against the live
+server; the bench's `load` group runs the full peak (bench/load.py).
 
 Counted: every answer but the expected ones is an error (a page or save not 200, a submit pair
 that is not exactly one 200 and one 409 "already submitted"); afterwards the database must hold
 each form submitted exactly once (one submit event, one audit record) and, once the queued
 roll-ups have run, the team's judgments in the township's results — nothing lost, nothing twice.
-
-Baselines, in the same run on the same server: the same pages fetched by one user alone, and one
-inspector saving and submitting alone (a form of the same round). The server is `reports.bench`'s
-gunicorn; with REDIS_URL set it runs with Redis (cache and broker) and a Celery worker, as in
-production, otherwise tasks run in-process. PostgreSQL only: many processes write at once.
 """
 from __future__ import annotations
 
-import contextlib
 import http.client
 import json
-import os
 import random
 import re
-import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
 
-from django.conf import settings
-from django.db import connection, connections
+from django.db import connections
 
 from evaluation.models import FormEvent, FormStatus, InspectionForm, JudgmentLevel, ObservationPoint, PointResult, SourceKind
 from evaluation.rollup import current_framework
 from evaluation.services.forms import assign_team, create_round
-from portal.bench import Figure
-from reports.bench import Server, bench_user, logged_in_client, prepare_shandong
 from security.models import AuditEvent
+from tests.support.live_server import session_cookie
 from townships.models import Division, Level, Role, School, User
 
-INSPECTORS, BROWSERS = 50, 100
-DURATION_S, SAVE_AT_S, SUBMIT_AT_S = 60.0, 15.0, 25.0
 THINK_S = (1.0, 3.0)
 PERIOD = 2024
-ROLLUP_WAIT_S = 180
 # A CSRF secret of the client's own choosing, sent as cookie and header, as a browser's script does.
 CSRF = "benchloadcsrfsecret0123456789abc"
 
 
-def _percentile(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[max(0, int(len(ordered) * q + 0.999999) - 1)]
 
@@ -90,6 +77,14 @@ def request(port: int, method: str, path: str, cookie: str, body: dict | None = 
 # --- who ---------------------------------------------------------------------------------------
 
 
+def bench_user() -> User:
+    """The provincial staff who creates the rounds (and, in the bench, watches the dashboard)."""
+    user, _ = User.objects.update_or_create(
+        username="bench-dashboard", defaults={"role": Role.PROVINCE_STAFF, "unit_id": "37", "is_staff": True}
+    )
+    return user
+
+
 def _first_town(prefix: str) -> str:
     return Division.objects.filter(level=Level.TOWNSHIP, code__startswith=prefix, kind__in=("town", "xiang")).order_by("code").values_list("code", flat=True)[0]
 
@@ -112,7 +107,7 @@ def browsing_users(count: int) -> list[tuple[str, list[str]]]:
         pages = ["/", "/dashboard/", f"/dashboard/township/{town}/", "/api/schools/?limit=50", "/workflow/rectification/"]
         if role == Role.COUNTY_OFFICER:
             pages += ["/data/", "/api/school-years/?limit=50"]
-        users.append((_cookie(user), pages))
+        users.append((session_cookie(user), pages))
     return users
 
 
@@ -131,12 +126,8 @@ def inspector_forms(count: int) -> list[tuple[str, int]]:
     for n, town in enumerate(chosen):
         user, _ = User.objects.update_or_create(username=f"bench-inspector-{n:03d}", defaults={"role": Role.INSPECTOR, "unit_id": town[:4]})
         form = assign_team(round=rnd, township_code=town, inspectors=[user], lead=user)
-        result.append((_cookie(user), form.pk))
+        result.append((session_cookie(user), form.pk))
     return result
-
-
-def _cookie(user: User) -> str:
-    return f"{settings.SESSION_COOKIE_NAME}={logged_in_client(user).cookies[settings.SESSION_COOKIE_NAME].value}"
 
 
 # --- what they do ------------------------------------------------------------------------------
@@ -182,7 +173,7 @@ def inspect(port: int, cookie: str, form_id: int, save_at: float, submit_at: flo
     for t in clicks:
         t.join()
     statuses = sorted(s for s, _, _ in pair)
-    for s, body, seconds in pair:
+    for _status, _body, seconds in pair:
         answers.add(prefix + "submit", seconds)
     if statuses != [200, 409]:
         answers.errors.append(f"submit {form_id}: {statuses} {[b[:120] for _, b, _ in pair]}")
@@ -247,92 +238,3 @@ def rolled_up(form_ids: list[int], wait_s: float) -> int:
         if done == len(forms) or time.monotonic() > deadline:
             return done
         time.sleep(1)
-
-
-# --- the group ---------------------------------------------------------------------------------
-
-
-class Worker:
-    """A Celery worker on the bench's broker and database, as production runs beside the web."""
-
-    def __init__(self, env: dict):
-        self.env, self.proc = env, None
-
-    def __enter__(self) -> Worker:
-        self.proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool=solo", "--loglevel=WARNING", "-n", f"bench-{os.getpid()}@%h"],
-                                     cwd=settings.BASE_DIR, env=self.env, start_new_session=True)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-
-
-def _print(line: str) -> None:
-    print(f"  load: {line}", flush=True)
-
-
-def _ms(values: list[float], q: float) -> float:
-    return _percentile(values, q) * 1000 if values else float("nan")
-
-
-def load_figures(scale: str) -> list[Figure]:
-    if connection.vendor != "postgresql":
-        _print("needs PostgreSQL (many processes write at once); skipped")
-        return []
-    prepare_shandong()
-    users = browsing_users(BROWSERS)
-    inspectors = inspector_forms(INSPECTORS + 1)
-    alone_inspector, inspectors = inspectors[0], inspectors[1:]
-    redis_url = os.environ.get("REDIS_URL")
-    with Server(redis_url=redis_url) as server:
-        worker = Worker(server.env) if redis_url else None
-        with worker or contextlib.nullcontext():
-            _print(f"gunicorn on 127.0.0.1:{server.port}, " + ("Redis + a Celery worker" if redis_url else "tasks in-process (no REDIS_URL)"))
-            # Baselines: the same pages by one user alone; one inspector alone.
-            alone = Answers()
-            for _ in range(3):
-                for c, p in users[:: BROWSERS // 10]:
-                    for path in p:
-                        status, body, seconds = request(server.port, "GET", path, c)
-                        alone.add("browse", seconds, None if status == 200 else f"alone GET {path}: {status}")
-            now = time.time()
-            inspect(server.port, alone_inspector[0], alone_inspector[1], now, now, alone)
-            _print(f"{INSPECTORS} inspectors and {BROWSERS} users for {DURATION_S:g} s (think {THINK_S[0]:g}–{THINK_S[1]:g} s); saves at {SAVE_AT_S:g} s, double submits at {SUBMIT_AT_S:g} s")
-            answers = peak(server.port, users, inspectors, DURATION_S, SAVE_AT_S, SUBMIT_AT_S)
-            form_ids = [pk for _, pk in inspectors] + [alone_inspector[1]]
-            held = submissions(form_ids)
-            done = rolled_up(form_ids, ROLLUP_WAIT_S)
-    errors = alone.errors + answers.errors
-    for e in errors[:10]:
-        _print("error: " + e)
-    browse_ms, submit_ms, save_ms = answers.latencies.get("browse", []), answers.latencies.get("submit", []), answers.latencies.get("save", [])
-    _print(f"browse {len(browse_ms)} pages p50 {_ms(browse_ms, .5):.1f} ms p95 {_ms(browse_ms, .95):.1f} ms; alone p50 {_ms(alone.latencies['browse'], .5):.1f} ms")
-    started = min(sent for sent, _, _ in answers.pages)
-    for name, (lo, hi) in {"before the saves": (0, SAVE_AT_S), "saves and submits": (SAVE_AT_S, SUBMIT_AT_S + 10), "after": (SUBMIT_AT_S + 10, DURATION_S)}.items():
-        window = [s for sent, _, s in answers.pages if lo <= sent - started + 1.0 < hi]
-        _print(f"  {name:<18} {len(window):5d} pages p50 {_ms(window, .5):8.1f} ms p95 {_ms(window, .95):8.1f} ms")
-    for page in sorted({p for _, p, _ in answers.pages}):
-        window = [s for _, p, s in answers.pages if p == page]
-        _print(f"  {page:<32} {len(window):5d} pages p50 {_ms(window, .5):8.1f} ms p95 {_ms(window, .95):8.1f} ms")
-    _print(f"save {len(save_ms)} p50 {_ms(save_ms, .5):.1f} p95 {_ms(save_ms, .95):.1f} ms; submit {len(submit_ms)} p50 {_ms(submit_ms, .5):.1f} p95 {_ms(submit_ms, .95):.1f} ms")
-    _print(f"database: {held}; rolled up {done}/{len(form_ids)}")
-    if errors or held["lost"] or held["duplicated"] or held["events"] != len(form_ids) or held["audits"] != len(form_ids) or done != len(form_ids):
-        raise RuntimeError(f"load: {len(errors)} errors, {held}, rolled up {done}/{len(form_ids)}")
-    alone_browse, alone_submit = alone.latencies["browse"], alone.latencies["submit"] + alone.latencies["save"]
-    label = f"{BROWSERS} users + {INSPECTORS} inspectors, {DURATION_S:g} s"
-    return [
-        Figure("load.browse_p50_ms", _ms(browse_ms, .5), "ms", _ms(alone_browse, .5), "same pages, one user alone; " + label),
-        Figure("load.browse_p95_ms", _ms(browse_ms, .95), "ms", _ms(alone_browse, .95), "same pages, one user alone; " + label),
-        Figure("load.save_submit_p50_ms", _ms(save_ms + submit_ms, .5), "ms", _ms(alone_submit, .5), f"one inspector alone; {INSPECTORS} saving, then double-submitting at once"),
-        Figure("load.save_submit_p95_ms", _ms(save_ms + submit_ms, .95), "ms", _ms(alone_submit, .95), f"one inspector alone; {INSPECTORS} saving, then double-submitting at once"),
-        Figure("load.pages_served", len(browse_ms), "pages", None, f"{len(browse_ms) / DURATION_S:.1f} pages/s from {BROWSERS} users"),
-        Figure("load.errors", len(errors), "answers", None, "anything but 200 (and one 409 per double submit); target 0"),
-        Figure("load.submissions_lost", held["lost"], "forms", None, f"of {len(form_ids)}; target 0"),
-        Figure("load.submissions_duplicated", held["duplicated"], "forms", None, f"submit events {held['events']}, audit records {held['audits']} for {len(form_ids)} forms; target 0"),
-        Figure("load.rolled_up", done, "townships", None, f"of {len(form_ids)} submitted, judgments in the results within {ROLLUP_WAIT_S} s"),
-    ]

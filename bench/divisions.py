@@ -1,7 +1,7 @@
 """Bench figures for the division tree: loading all of China's official codes."""
 from django.db import connection, transaction
 
-from portal.bench import Figure, timed
+from bench.framework import Figure, timed
 from townships.models import Division
 from townships.services.divisions import load_divisions, read_division_rows
 
