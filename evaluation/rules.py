@@ -1,36 +1,30 @@
-"""The rules of the observation points, applied to one township in Python.
+"""The rules of the observation points, applied to one township in Python: each point's value,
+reference and verdict, the seven targets and "all seven".
 
-The inspector's form shows these values beside each judgment; the province-wide roll-up computes
-the same in SQL and is tested against this reading of the rules.
+The inspector's form shows these values beside each judgment; the province-wide roll-up
+(`evaluation.rollup`) computes the same in SQL and is tested against this reading of the rules.
+Both read their words — verdicts, stages, the grade scale — from `evaluation.vocabulary`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.utils.translation import gettext_lazy as _
+from django.conf import settings
 
 from evaluation.models import Aggregation, HelpRelation, ObservationPoint, RuleKind, SchoolYear, SourceKind, TownshipYear
-from townships.models import Phase, PilotTownship, Stage
+from evaluation.vocabulary import GRADE_SCORE, SCHOOL_STAGES, VERDICT_CREDIT, EvaluationStage, JudgmentLevel, Verdict, stage_label
+from townships.models import Phase, PilotTownship
 
-ATTAINED, NOT_ATTAINED, INSUFFICIENT = "attained", "not_attained", "insufficient"
-GRADE_ORDER = {"excellent": 4, "good": 3, "pass": 2, "fail": 1}
-# Which evaluation stages a school of each kind counts for.
-SCHOOL_STAGES = {
-    Stage.KINDERGARTEN: ("kindergarten",),
-    Stage.PRIMARY: ("primary",),
-    Stage.JUNIOR: ("junior",),
-    Stage.NINE_YEAR: ("primary", "junior"),
-    Stage.COMPLETE_MIDDLE: ("junior",),
-    Stage.TWELVE_YEAR: ("primary", "junior"),
-}
-
-
-STAGE_LABELS = {"kindergarten": _("Kindergarten"), "primary": _("Primary school"), "junior": _("Junior middle school"), "all": _("Township")}
+# Short names for the verdicts the rules below hand out.
+ATTAINED, BASIC, NOT_ATTAINED, INSUFFICIENT = Verdict.ATTAINED, Verdict.BASIC, Verdict.NOT_ATTAINED, Verdict.INSUFFICIENT
 
 
 @dataclass
-class PointResult:
+class PointOutcome:
+    """A point's outcome for one township at one stage (the model `PointResult` stores the SQL
+    roll-up's)."""
+
     point: ObservationPoint
     stage: str
     value: Decimal | None
@@ -40,7 +34,7 @@ class PointResult:
 
     @property
     def stage_label(self) -> str:
-        return ", ".join(str(STAGE_LABELS.get(s, s)) for s in self.stage.split(","))
+        return stage_label(self.stage)
 
 
 def _num(v):
@@ -49,7 +43,7 @@ def _num(v):
     if isinstance(v, bool):
         return Decimal(int(v))
     if isinstance(v, str):
-        return Decimal(GRADE_ORDER[v]) if v in GRADE_ORDER else None
+        return Decimal(GRADE_SCORE[v]) if v in GRADE_SCORE else None
     return Decimal(v)
 
 
@@ -97,7 +91,7 @@ def _by_stage(rows: list[dict], stage: str) -> list[dict]:
     return [r for r in rows if stage in SCHOOL_STAGES.get(r["school__stage"], ())]
 
 
-def evaluate_township(*, points, township_code: str, period: int) -> list[PointResult]:
+def evaluate_township(*, points, township_code: str, period: int) -> list[PointOutcome]:
     rows = counted_schools(township_code, period)
     county = township_code[:6]
     urban = list(
@@ -118,43 +112,43 @@ def evaluate_township(*, points, township_code: str, period: int) -> list[PointR
             stage_rows = _by_stage(rows, stage)
             if point.source_kind == SourceKind.HELP:
                 if not stage_rows:
-                    results.append(PointResult(point, stage, None, None, INSUFFICIENT, "no school"))
+                    results.append(PointOutcome(point, stage, None, None, INSUFFICIENT, "no school"))
                     continue
                 ok = all(r["school_id"] in helped for r in stage_rows)
-                results.append(PointResult(point, stage, Decimal(int(ok)), None, ATTAINED if ok else NOT_ATTAINED))
+                results.append(PointOutcome(point, stage, Decimal(int(ok)), None, ATTAINED if ok else NOT_ATTAINED))
                 continue
             results.append(_school_point(point, stage, stage_rows, _by_stage(urban, stage)))
     return results
 
 
-def _school_point(point, stage, rows, urban_rows) -> PointResult:
+def _school_point(point, stage, rows, urban_rows) -> PointOutcome:
     if not rows:
-        return PointResult(point, stage, None, None, INSUFFICIENT, "no school data")
+        return PointOutcome(point, stage, None, None, INSUFFICIENT, "no school data")
     if point.aggregation == Aggregation.ALL_PASS:
         values = [_num(r.get(point.column)) for r in rows]
         if any(v is None for v in values):
-            return PointResult(point, stage, None, None, INSUFFICIENT, "missing values")
+            return PointOutcome(point, stage, None, None, INSUFFICIENT, "missing values")
         passed = [_passes(point, v) for v in values]
         share = Decimal(sum(passed)) / len(passed)
-        return PointResult(point, stage, share, None, ATTAINED if all(passed) else NOT_ATTAINED)
+        return PointOutcome(point, stage, share, None, ATTAINED if all(passed) else NOT_ATTAINED)
     value = aggregate(point, rows)
     if value is None:
-        return PointResult(point, stage, None, None, INSUFFICIENT, "missing values")
+        return PointOutcome(point, stage, None, None, INSUFFICIENT, "missing values")
     if point.rule in (RuleKind.URBAN_GAP, RuleKind.QUALITY_GAP):
         ref_rows = urban_rows if point.rule == RuleKind.URBAN_GAP else [r for r in urban_rows if r["school__is_urban_quality"]]
         reference = aggregate(point, ref_rows)
         if reference is None:
-            return PointResult(point, stage, value, None, INSUFFICIENT, "no urban reference")
+            return PointOutcome(point, stage, value, None, INSUFFICIENT, "no urban reference")
         if point.rule == RuleKind.URBAN_GAP:
-            return PointResult(point, stage, value, reference, ATTAINED if value >= reference else NOT_ATTAINED)
+            return PointOutcome(point, stage, value, reference, ATTAINED if value >= reference else NOT_ATTAINED)
         if reference == 0:
-            return PointResult(point, stage, value, reference, INSUFFICIENT, "urban reference is zero")
+            return PointOutcome(point, stage, value, reference, INSUFFICIENT, "urban reference is zero")
         gap = (reference - value) / reference
-        return PointResult(point, stage, value, reference, ATTAINED if gap < point.threshold else NOT_ATTAINED)
-    return PointResult(point, stage, value, point.threshold, ATTAINED if _passes(point, value) else NOT_ATTAINED)
+        return PointOutcome(point, stage, value, reference, ATTAINED if gap < point.threshold else NOT_ATTAINED)
+    return PointOutcome(point, stage, value, point.threshold, ATTAINED if _passes(point, value) else NOT_ATTAINED)
 
 
-def _township_point(point, town: dict, period: int) -> PointResult:
+def _township_point(point, town: dict, period: int) -> PointOutcome:
     def rate(ty):
         if ty is None:
             return None
@@ -166,36 +160,34 @@ def _township_point(point, town: dict, period: int) -> PointResult:
             return None
         return Decimal(num) / Decimal(den)
 
-    stage = point.stages or "all"
+    stage = point.stages or EvaluationStage.ALL
     now = rate(town.get(period))
     if now is None:
-        return PointResult(point, stage, None, None, INSUFFICIENT, "missing values")
+        return PointOutcome(point, stage, None, None, INSUFFICIENT, "missing values")
     if point.rule == RuleKind.TREND:
         before = rate(town.get(period - 1))
         if before is None:
-            return PointResult(point, stage, now, None, INSUFFICIENT, "no previous year")
-        return PointResult(point, stage, now, before, ATTAINED if now > before else NOT_ATTAINED)
+            return PointOutcome(point, stage, now, None, INSUFFICIENT, "no previous year")
+        return PointOutcome(point, stage, now, before, ATTAINED if now > before else NOT_ATTAINED)
     if point.rule == RuleKind.THRESHOLD and point.denominator:
-        from django.conf import settings
-
+        # A survey rate from too few valid answers says nothing either way.
         valid = getattr(town.get(period), point.denominator)
-        if valid < getattr(settings, "SURVEY_MIN_VALID", 100):
-            return PointResult(point, stage, now, point.threshold, INSUFFICIENT, "too few valid surveys")
-    return PointResult(point, stage, now, point.threshold, ATTAINED if _passes(point, now) else NOT_ATTAINED)
-
-
-BASIC = "basic"
+        if valid < settings.SURVEY_MIN_VALID:
+            return PointOutcome(point, stage, now, point.threshold, INSUFFICIENT, "too few valid surveys")
+    return PointOutcome(point, stage, now, point.threshold, ATTAINED if _passes(point, now) else NOT_ATTAINED)
 
 
 @dataclass
-class TargetResult:
+class TargetOutcome:
+    """A target's outcome for one township (the model `TargetResult` stores the SQL roll-up's)."""
+
     target_number: int
-    verdict: str  # attained / basic / not_attained / insufficient
+    verdict: str  # a Verdict
     score: Decimal | None  # 0–100, for ranking and progress only
     vetoed: bool = False
 
 
-def judge_targets(*, targets, results: list[PointResult], judgments: dict[str, str] | None) -> list[TargetResult]:
+def judge_targets(*, targets, results: list[PointOutcome], judgments: dict[str, str] | None) -> list[TargetOutcome]:
     """Targets from point verdicts and inspectors' levels (point code → level of the submitted form).
 
     judgments=None is the data-only view outside any evaluation round: judgment points do not
@@ -212,7 +204,7 @@ def judge_targets(*, targets, results: list[PointResult], judgments: dict[str, s
         for point in target.points.all():
             if point.source_kind == SourceKind.JUDGMENT and judgments is not None:
                 level = judgments.get(point.code) or ""
-                verdict = {"attained": ATTAINED, "basic": BASIC, "not_attained": NOT_ATTAINED}.get(level, INSUFFICIENT)
+                verdict = Verdict(level) if level in JudgmentLevel.values else INSUFFICIENT
                 by_target.setdefault(target.number, []).append((point, verdict))
     out = []
     for target in targets:
@@ -227,13 +219,12 @@ def judge_targets(*, targets, results: list[PointResult], judgments: dict[str, s
             verdict = BASIC
         else:
             verdict = ATTAINED
-        credit = {ATTAINED: Decimal(1), BASIC: Decimal("0.5"), NOT_ATTAINED: Decimal(0)}
-        weighed = [(p.weight, credit[v]) for p, v in entries if v in credit and p.weight]
+        weighed = [(p.weight, VERDICT_CREDIT[v]) for p, v in entries if v in VERDICT_CREDIT and p.weight]
         total = sum(w for w, _c in weighed)
         score = (sum(w * c for w, c in weighed) / total * 100).quantize(Decimal("0.1")) if total else None
-        out.append(TargetResult(target.number, verdict, score, vetoed))
+        out.append(TargetOutcome(target.number, verdict, score, vetoed))
     return out
 
 
-def all_seven(targets: list[TargetResult]) -> bool:
+def all_seven(targets: list[TargetOutcome]) -> bool:
     return len(targets) == 7 and all(t.verdict == ATTAINED for t in targets) and not any(t.vetoed for t in targets)

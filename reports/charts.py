@@ -26,7 +26,7 @@ def bar_chart(labels: list[str], shares: list[float | None], *, width: int = 640
     plot = width - left - right
     height = bar_height * len(labels) + 30
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="Noto Sans CJK SC, sans-serif" font-size="12">']
-    for i, (label, share) in enumerate(zip(labels, shares)):
+    for i, (label, share) in enumerate(zip(labels, shares, strict=True)):
         y = 10 + i * bar_height
         w = 0 if share is None else plot * max(0.0, min(share, 1.0))
         parts.append(f'<text x="{left - 6}" y="{y + bar_height * 0.65:.1f}" text-anchor="end">{escape(label)}</text>')

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 
 from evaluation.imports.workbook import escape_formula
-
-VERDICTS = {"attained": "达成", "basic": "基本达成", "not_attained": "未达成", "insufficient": "数据不足"}
+from evaluation.vocabulary import Verdict
 
 
 @dataclass
@@ -24,7 +23,7 @@ def _pct(share) -> str:
 
 
 def verdict_label(verdict: str | None) -> str:
-    return _(VERDICTS.get(verdict or "", "—")) if verdict else "—"
+    return str(Verdict(verdict).label) if verdict in Verdict.values else "—"
 
 
 def area_tables(ctx: dict, filters) -> list[Table]:

@@ -1,11 +1,9 @@
 from .data import ConfirmedFlag, Grade, HelpKind, HelpRelation, ImportRun, ImportStatus, SchoolYear, TownshipYear
 from .framework import Aggregation, Framework, ObservationPoint, RuleKind, SourceKind, Target
-from .results import AreaCountsDue, AreaResult, DeferredTask, PointResult, ResultsVersion, RollupJob, RollupUnit, TargetResult, TownshipResult
-from .rounds import Assignment, Evidence, FormChange, FormEvent, InspectionForm, Judgment, JudgmentLevel, FormStatus, Round, RoundTownship
+from .results import AreaCountsDue, AreaResult, PointResult, RollupJob, RollupUnit, TargetResult, TownshipResult
+from .rounds import Assignment, Evidence, FormChange, FormEvent, FormStatus, InspectionForm, Judgment, JudgmentLevel, Round, RoundTownship
 
 __all__ = [
-    "ResultsVersion",
-    "DeferredTask",
     "Aggregation",
     "Assignment",
     "ConfirmedFlag",
@@ -24,6 +22,7 @@ __all__ = [
     "JudgmentLevel",
     "ObservationPoint",
     "PointResult",
+    "AreaCountsDue",
     "AreaResult",
     "RollupJob",
     "RollupUnit",

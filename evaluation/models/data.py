@@ -9,12 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-
-class Grade(models.TextChoices):
-    EXCELLENT = "excellent", _("Excellent")
-    GOOD = "good", _("Good")
-    PASS = "pass", _("Pass")
-    FAIL = "fail", _("Fail")
+from evaluation.vocabulary import Grade
 
 
 class SchoolYear(models.Model):

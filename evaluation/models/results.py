@@ -3,6 +3,8 @@ by idempotent upserts so a recomputation can run any number of times."""
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from evaluation.vocabulary import EvaluationStage, Verdict
+
 from .framework import ObservationPoint
 
 
@@ -13,10 +15,10 @@ class PointResult(models.Model):
     period = models.PositiveSmallIntegerField()
     # 0 when no round is involved (points computed from data alone).
     round_key = models.PositiveIntegerField(default=0)
-    stage = models.CharField(max_length=15)
+    stage = models.CharField(max_length=15, choices=EvaluationStage.choices)
     value = models.DecimalField(max_digits=20, decimal_places=6, null=True)
     reference = models.DecimalField(max_digits=20, decimal_places=6, null=True)
-    verdict = models.CharField(max_length=15)
+    verdict = models.CharField(max_length=15, choices=Verdict.choices)
     computed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -33,7 +35,7 @@ class TargetResult(models.Model):
     target_number = models.PositiveSmallIntegerField()
     period = models.PositiveSmallIntegerField()
     round_key = models.PositiveIntegerField(default=0)
-    verdict = models.CharField(max_length=15)
+    verdict = models.CharField(max_length=15, choices=Verdict.choices)
     score = models.DecimalField(max_digits=6, decimal_places=2, null=True)
     vetoed = models.BooleanField(default=False)
     computed_at = models.DateTimeField(auto_now=True)
@@ -67,7 +69,7 @@ class AreaResult(models.Model):
     round_key = models.PositiveIntegerField(default=0)
     population = models.CharField(max_length=20)  # "all", "pilots", "batch:<id>"
     # "all", or a stage: 乡镇 with schools of that stage, attaining a target at that stage.
-    stage = models.CharField(max_length=15, default="all")
+    stage = models.CharField(max_length=15, choices=EvaluationStage.choices, default=EvaluationStage.ALL)
     target_number = models.PositiveSmallIntegerField()
     townships = models.PositiveIntegerField()
     attained = models.PositiveIntegerField()
@@ -123,23 +125,3 @@ class RollupUnit(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["job", "county"], name="unique_rollup_unit")]
 
-
-class ResultsVersion(models.Model):
-    """One row: a token that changes whenever results or what the result pages show change, so
-    pages can be cached by it. In the database, so every process (web, worker) agrees on it."""
-
-    token = models.CharField(max_length=32)
-    changed_at = models.DateTimeField(auto_now=True)
-
-
-class DeferredTask(models.Model):
-    """A task that could not be queued because the broker (Redis) was down: kept here, in the
-    database, and queued by `flush_deferred_tasks` once the broker answers again."""
-
-    task = models.CharField(max_length=200)
-    args = models.JSONField(default=list)
-    created_at = models.DateTimeField(auto_now_add=True)
-    attempts = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        ordering = ["id"]

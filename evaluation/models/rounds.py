@@ -7,6 +7,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from evaluation.vocabulary import JudgmentLevel
+
 from .framework import Framework, ObservationPoint
 
 
@@ -80,10 +82,6 @@ class InspectionForm(models.Model):
         return f"{self.round} · {self.township_id}"
 
 
-class JudgmentLevel(models.TextChoices):
-    ATTAINED = "attained", _("Attained")
-    BASIC = "basic", _("Basically attained")
-    NOT_ATTAINED = "not_attained", _("Not attained")
 
 
 class Judgment(models.Model):

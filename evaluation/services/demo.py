@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from evaluation.models import HelpKind, HelpRelation, SchoolYear, TownshipYear
+from evaluation.vocabulary import Grade, JudgmentLevel
 from townships.models import PROGRAMME_KINDS, Division, Level, School, Stage
 
 DEMO_PERIODS = (2022, 2023, 2024)
@@ -74,9 +75,9 @@ def school_year_values(*, code: str, stage: str, is_seat: bool, is_urban: bool, 
         "academic_average": None if kindergarten else _d(pick((80, 88), (55, 68), (85, 92) if is_quality else (78, 86), 2)),
         "mental_health_screening_rate": None if kindergarten else _d(pick((0.96, 1.0), (0.8, 0.97), (0.95, 1.0), 6), "0.0001"),
         "violations": 1 if not ok[2] and r.random() < 0.03 else 0,
-        "care_quality_grade": (r.choice(["excellent", "good"]) if ok[2] else r.choice(["good", "pass"])) if kindergarten else "",
+        "care_quality_grade": (r.choice([Grade.EXCELLENT, Grade.GOOD]) if ok[2] else r.choice([Grade.GOOD, Grade.PASS])) if kindergarten else "",
         "play_based_curriculum": (ok[2] or r.random() < 0.5) if kindergarten else None,
-        "safety_grade": r.choice(["excellent", "good"]) if ok[2] else r.choice(["good", "pass"]),
+        "safety_grade": r.choice([Grade.EXCELLENT, Grade.GOOD]) if ok[2] else r.choice([Grade.GOOD, Grade.PASS]),
         "teachers": teachers,
         "teacher_posts": teachers - r.randint(0, 1) if ok[4] else teachers + r.randint(1, 3),
         "backbone_teachers": int(teachers * pick((0.26, 0.35), (0.08, 0.2), (0.2, 0.25), 4)),
@@ -155,7 +156,7 @@ INSPECTED_IN_DEMO = ("370881109", "370883114")  # 曲阜市息陬镇, 邹城市�
 
 
 @transaction.atomic
-def load_demo_round() -> "Round":
+def load_demo_round():
     """The framework and one demo round per school year over every 乡镇 of Shandong, with the
     inspectors' judgments submitted (levels follow `meets`, so they agree with the data), except
     the two townships the demo inspectors are assigned to in the latest round: theirs stay drafts."""
@@ -203,5 +204,5 @@ def load_demo_round() -> "Round":
 
 def _demo_level(township: str, target: int, period: int, point: str) -> str:
     if meets(township=township, target=target, period=period):
-        return "attained"
-    return _rng(township, point, period).choice(["basic", "not_attained", "not_attained"])
+        return JudgmentLevel.ATTAINED
+    return _rng(township, point, period).choice([JudgmentLevel.BASIC, JudgmentLevel.NOT_ATTAINED, JudgmentLevel.NOT_ATTAINED])

@@ -12,7 +12,6 @@ from django.utils.translation import gettext as _
 from evaluation.models import Framework, ObservationPoint, SchoolYear, SourceKind, Target, TownshipYear
 
 DEFAULT_FRAMEWORK = settings.BASE_DIR / "fixtures" / "framework" / "framework-2021.json"
-GRADE_ORDER = {"excellent": 4, "good": 3, "pass": 2, "fail": 1}
 
 
 def column_exists(source_kind: str, column: str) -> bool:

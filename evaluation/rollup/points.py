@@ -1,0 +1,307 @@
+"""The data points: every observation point of a framework read off the facts (school years,
+township years, help relations), for every 乡/镇 under a code prefix, in a handful of statements.
+
+The base rows are made once (every school-year once per stage it counts for, every fact as a
+number), then grouped twice — by (township, stage) over the schools that count, and by (county,
+stage) over the urban schools for the references — each grouping computing every point's
+aggregate as a column of its own. One INSERT … SELECT then unfolds the columns into a row per
+township, point and stage, with last year's value beside it. Two passes over the base rows
+whatever the number of points, the result table written once; the same on SQLite and PostgreSQL.
+`evaluation.rules` reads the same rules for one township in Python and is the oracle the tests
+hold this to.
+"""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import BooleanField, CharField
+
+from evaluation.models import Aggregation, ObservationPoint, RuleKind, SchoolYear, SourceKind, TownshipYear
+from evaluation.vocabulary import EvaluationStage
+
+from . import words as w
+from .scope import prefix_range, tune
+
+
+def _numeric(model, column: str, alias: str) -> str:
+    """A column as a number: booleans 1/0, grades on their scale, blanks NULL. Column names come
+    from the model (validated when the framework is loaded), never from user input."""
+    field = model._meta.get_field(column)
+    ref = f"{alias}.{connection.ops.quote_name(field.column)}"
+    if isinstance(field, BooleanField):
+        return f"(CASE WHEN {ref} THEN 1.0 WHEN NOT {ref} THEN 0.0 END)"
+    if isinstance(field, CharField):
+        return "(" + w.grade_number(ref) + ")"
+    return f"({ref} * 1.0)"
+
+
+def _pass(point: ObservationPoint, expr: str) -> str:
+    if point.rule == RuleKind.YES_NO:
+        return f"{expr} >= 1"
+    if point.rule == RuleKind.AT_MOST:
+        return f"{expr} <= {float(point.threshold)}"
+    return f"{expr} >= {float(point.threshold)}"
+
+
+def _aggregate(point: ObservationPoint, x: str, d: str) -> str:
+    """The point's aggregate of the value `x` (and denominator `d`) over a group of schools —
+    the one builder both groupings (townships and urban references) use. A school lacking
+    either half of a ratio is left out of both sums."""
+    if point.aggregation == Aggregation.RATIO_OF_SUMS:
+        return f"SUM(CASE WHEN {d} IS NOT NULL THEN {x} END) / NULLIF(SUM(CASE WHEN {x} IS NOT NULL THEN {d} END), 0)"
+    if point.aggregation == Aggregation.WEIGHTED_MEAN:
+        return f"SUM({x} * students) / NULLIF(SUM(CASE WHEN {x} IS NOT NULL THEN students END), 0)"
+    return f"AVG({x})"
+
+
+def _school_x(point: ObservationPoint) -> tuple[str, str]:
+    """The base-row columns a school point reads: its value and its denominator (or NULL)."""
+    x = f"c_{point.column}" if point.source_kind == SourceKind.SCHOOL_COLUMN else "helped"
+    d = f"c_{point.denominator}" if point.denominator else "NULL"
+    return x, d
+
+
+def _town_columns(point: ObservationPoint, i: int) -> list[str]:
+    """The point's columns in the township grouping: its value, and for every-school points how
+    many schools have a value (one without makes the point insufficient)."""
+    x, d = _school_x(point)
+    if point.aggregation == Aggregation.ALL_PASS:
+        value = f"SUM(CASE WHEN {_pass(point, x)} THEN 1.0 ELSE 0.0 END) / COUNT(*)"
+        if point.source_kind == SourceKind.HELP:
+            value = f"MIN({x})"
+        return [f"{value} AS v{i}", f"COUNT({x}) AS nx{i}"]
+    return [f"{_aggregate(point, x, d)} AS v{i}"]
+
+
+def _ref_column(point: ObservationPoint, i: int) -> str | None:
+    """The point's column in the urban grouping, if its rule compares with the urban schools."""
+    if point.aggregation == Aggregation.ALL_PASS or point.rule not in (RuleKind.URBAN_GAP, RuleKind.QUALITY_GAP):
+        return None
+    x, d = _school_x(point)
+    if point.rule == RuleKind.QUALITY_GAP:
+        # Only the quality schools: the others' values are blanked, which every aggregate skips.
+        x = f"(CASE WHEN is_urban_quality THEN {x} END)"
+        d = f"(CASE WHEN is_urban_quality THEN {d} END)" if d != "NULL" else d
+    return f"{_aggregate(point, x, d)} AS r{i}"
+
+
+def _school_arm(point: ObservationPoint, i: int) -> str:
+    """A school point's rows from the grouped tables: value, reference and verdict."""
+    stages = ", ".join(w.literal(s) for s in point.stage_list)
+    value = f"g.v{i}"
+    if point.aggregation == Aggregation.ALL_PASS:
+        reference = "NULL"
+        verdict = (
+            f"CASE WHEN g.n IS NULL THEN {w.INSUFFICIENT} WHEN g.nx{i} < g.n THEN {w.INSUFFICIENT} "
+            f"WHEN {value} >= 1 THEN {w.ATTAINED} ELSE {w.NOT_ATTAINED} END"
+        )
+    else:
+        if point.rule in (RuleKind.URBAN_GAP, RuleKind.QUALITY_GAP):
+            reference = f"g.r{i}"
+            if point.rule == RuleKind.URBAN_GAP:
+                decide = f"WHEN {reference} IS NULL THEN {w.INSUFFICIENT} WHEN {value} >= {reference} THEN {w.ATTAINED}"
+            else:
+                decide = (
+                    f"WHEN {reference} IS NULL OR {reference} = 0 THEN {w.INSUFFICIENT} "
+                    f"WHEN ({reference} - {value}) / {reference} < {float(point.threshold)} THEN {w.ATTAINED}"
+                )
+        else:
+            reference = f"{float(point.threshold)}" if point.threshold is not None else "NULL"
+            decide = f"WHEN {_pass(point, value)} THEN {w.ATTAINED}"
+        verdict = f"CASE WHEN {value} IS NULL THEN {w.INSUFFICIENT} {decide} ELSE {w.NOT_ATTAINED} END"
+    return (
+        f"SELECT g.code AS code, {int(point.pk)} AS point_id, g.stage AS stage, {value} AS value, {reference} AS reference, {verdict} AS verdict\n"
+        f"FROM rollup_grid g WHERE g.stage IN ({stages})"
+    )
+
+
+def _township_point_exprs(point: ObservationPoint) -> tuple[str, str, str]:
+    """Value, reference and verdict of a township point over `cur` and `prev` (TownshipYear)."""
+    def rate(alias):
+        num = _numeric(TownshipYear, point.column, alias)
+        if not point.denominator:
+            return num
+        den = _numeric(TownshipYear, point.denominator, alias)
+        return f"(CASE WHEN {den} > 0 THEN {num} / {den} END)"
+
+    if point.rule == RuleKind.TREND:
+        reference = rate("prev")
+        verdict = (
+            f"CASE WHEN {rate('cur')} IS NULL OR {reference} IS NULL THEN {w.INSUFFICIENT} "
+            f"WHEN {rate('cur')} > {reference} THEN {w.ATTAINED} ELSE {w.NOT_ATTAINED} END"
+        )
+    else:
+        reference = f"{float(point.threshold)}" if point.threshold is not None else "NULL"
+        too_few = ""
+        if point.rule == RuleKind.THRESHOLD and point.denominator:
+            # A survey rate from too few valid answers says nothing either way.
+            too_few = f"WHEN {_numeric(TownshipYear, point.denominator, 'cur')} < {int(settings.SURVEY_MIN_VALID)} THEN {w.INSUFFICIENT} "
+        verdict = (
+            f"CASE WHEN {rate('cur')} IS NULL THEN {w.INSUFFICIENT} {too_few}"
+            f"WHEN {_pass(point, rate('cur'))} THEN {w.ATTAINED} ELSE {w.NOT_ATTAINED} END"
+        )
+    return rate("cur"), reference, verdict
+
+
+def _township_arm(point: ObservationPoint) -> str:
+    """A township point's rows: this year's and last year's facts of each township."""
+    value, reference, verdict = _township_point_exprs(point)
+    stage = w.literal(point.stages or EvaluationStage.ALL)
+    return (
+        f"SELECT d.code AS code, {int(point.pk)} AS point_id, {stage} AS stage, {value} AS value, {reference} AS reference, {verdict} AS verdict\n"
+        "FROM rollup_towns d\n"
+        "LEFT JOIN evaluation_townshipyear cur ON cur.township_id = d.code AND cur.period = %(period)s\n"
+        "LEFT JOIN evaluation_townshipyear prev ON prev.township_id = d.code AND prev.period = %(period)s - 1"
+    )
+
+
+# The conflict clause of every write to the point results (data points here, judgments in
+# `verdicts`). Rows whose result did not change are left alone: a nightly run over unchanged data
+# writes little. Judgments carry no previous value (NULL over NULL), so they share it.
+POINTS_UPSERT = """
+ON CONFLICT (division_code, point_id, period, round_key, stage)
+DO UPDATE SET value = EXCLUDED.value, reference = EXCLUDED.reference, verdict = EXCLUDED.verdict,
+              previous_value = EXCLUDED.previous_value, computed_at = EXCLUDED.computed_at
+WHERE evaluation_pointresult.value IS DISTINCT FROM EXCLUDED.value
+   OR evaluation_pointresult.reference IS DISTINCT FROM EXCLUDED.reference
+   OR evaluation_pointresult.verdict <> EXCLUDED.verdict
+   OR evaluation_pointresult.previous_value IS DISTINCT FROM EXCLUDED.previous_value
+"""
+
+
+def _alias(column: str) -> str:
+    return column.rsplit(" AS ", 1)[1]
+
+
+def _points_sql(points: list[ObservationPoint]) -> tuple[list[str], str | None]:
+    """The statements computing every data point of `points` — the groupings — and the write,
+    without its conflict clause."""
+    school = [p for p in points if p.source_kind in (SourceKind.SCHOOL_COLUMN, SourceKind.HELP)]
+    township = [p for p in points if p.source_kind == SourceKind.TOWNSHIP_COLUMN]
+    town_cols = [c for i, p in enumerate(school) for c in _town_columns(p, i)]
+    ref_cols = [c for i, p in enumerate(school) if (c := _ref_column(p, i))]
+    arms = [_school_arm(p, i) for i, p in enumerate(school)] + [_township_arm(p) for p in township]
+    statements = [
+        "CREATE TEMP TABLE rollup_towns AS SELECT d.code AS code, SUBSTR(d.code, 1, 6) AS county FROM townships_division d "
+        "WHERE d.level = 'township' AND d.kind IN ('town', 'xiang') AND d.code >= %(lo)s AND d.code < %(hi)s",
+        "CREATE TEMP TABLE rollup_town AS SELECT code, stage, COUNT(*) AS n"
+        + "".join(f", {c}" for c in town_cols)
+        + " FROM rollup_rows WHERE counted = 1 GROUP BY code, stage",
+        "CREATE TEMP TABLE rollup_ref AS SELECT county, stage"
+        + "".join(f", {c}" for c in ref_cols)
+        + " FROM rollup_rows WHERE is_urban GROUP BY county, stage",
+        # Joined once, so each point's rows are a scan of one small table.
+        "CREATE TEMP TABLE rollup_grid AS SELECT b.code AS code, st.stage AS stage, t.n AS n"
+        + "".join(f", t.{_alias(c)}" for c in town_cols)
+        + "".join(f", r.{_alias(c)}" for c in ref_cols)
+        + " FROM rollup_towns b CROSS JOIN rollup_stages st"
+        " LEFT JOIN rollup_town t ON t.code = b.code AND t.stage = st.stage"
+        " LEFT JOIN rollup_ref r ON r.county = b.county AND r.stage = st.stage",
+    ]
+    if not arms:
+        return statements, None
+    union = "\nUNION ALL\n".join(arms)
+    # The previous year's value joins in as the row is written: no second pass rewriting every row.
+    write = f"""
+WITH x AS (
+{union}
+)
+INSERT INTO evaluation_pointresult (division_code, point_id, period, round_key, stage, value, reference, verdict, previous_value, computed_at)
+SELECT x.code, x.point_id, %(period)s, 0, x.stage, x.value, x.reference, x.verdict, prev.value, %(now)s
+FROM x LEFT JOIN evaluation_pointresult prev
+  ON prev.division_code = x.code AND prev.point_id = x.point_id AND prev.period = %(period)s - 1 AND prev.round_key = 0 AND prev.stage = x.stage
+WHERE 1 = 1
+"""
+    return statements, write
+
+
+def _base_rows_sql(points: list[ObservationPoint] | None = None) -> str:
+    """One pass over SchoolYear ⋈ School for the area: every school-year once per stage it counts
+    for, every fact as a number, whether it counts for its township (seat school, or any school
+    in a 全域提升 township) and whether it is helped. Each point's columns read this."""
+    facts = [f.name for f in SchoolYear._meta.concrete_fields if f.name not in ("id", "school", "period", "township", "updated_at", "updated_by_import")]
+    if points is not None:
+        # Only the facts the points read: a narrower table to write and to group.
+        used = {c for p in points if p.source_kind == SourceKind.SCHOOL_COLUMN for c in (p.column, p.denominator) if c}
+        facts = [f for f in facts if f in used]
+    columns = "".join(f", {_numeric(SchoolYear, f, 'sy')} AS c_{f}" for f in facts)
+    return f"""
+CREATE TEMP TABLE rollup_rows AS
+WITH sm(school_stage, stage) AS (VALUES {w.STAGE_VALUES}),
+whole AS (
+  SELECT pt.township_id AS code FROM townships_pilottownship pt JOIN townships_pilotbatch pb ON pb.id = pt.batch_id
+  WHERE pt.phase = 'whole' AND NOT EXISTS (
+    SELECT 1 FROM townships_pilottownship p2 JOIN townships_pilotbatch b2 ON b2.id = p2.batch_id
+    WHERE p2.township_id = pt.township_id AND b2.year > pb.year)
+),
+helped AS (
+  SELECT DISTINCT h.helped_id AS school_id FROM evaluation_helprelation h WHERE h.period = %(period)s
+)
+SELECT sy.township_id AS code, SUBSTR(sy.township_id, 1, 6) AS county, sm.stage AS stage,
+       CASE WHEN s.is_seat OR sy.township_id IN (SELECT code FROM whole) THEN 1 ELSE 0 END AS counted,
+       s.is_urban AS is_urban, s.is_urban_quality AS is_urban_quality, sy.students * 1.0 AS students,
+       (CASE WHEN hp.school_id IS NOT NULL THEN 1.0 ELSE 0.0 END) AS helped
+       {columns}
+FROM evaluation_schoolyear sy
+JOIN townships_school s ON s.id = sy.school_id
+JOIN sm ON sm.school_stage = s.stage
+LEFT JOIN helped hp ON hp.school_id = s.id
+WHERE sy.period = %(period)s AND sy.township_id >= %(lo)s AND sy.township_id < %(hi)s
+"""
+
+
+TEMP_TABLES = ("rollup_rows", "rollup_stages", "rollup_towns", "rollup_town", "rollup_ref", "rollup_grid")
+
+
+def _drop_temp(cursor) -> None:
+    for table in TEMP_TABLES:
+        cursor.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def _create_base(cursor, params, points=None) -> None:
+    _drop_temp(cursor)
+    cursor.execute(_base_rows_sql(points), params)
+    cursor.execute(f"CREATE TEMP TABLE rollup_stages AS WITH sm(school_stage, stage) AS (VALUES {w.STAGE_VALUES}) SELECT DISTINCT stage FROM sm")
+
+
+@transaction.atomic
+def rollup_points(*, framework, period: int, prefix: str) -> int:
+    """Recompute every data point of `framework` for the 乡镇 under `prefix` (a county, city or
+    province code), with last year's value beside each. Returns the number of statements run —
+    the same whatever the number of points and townships."""
+    from django.utils import timezone
+
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    params = {"period": period, **prefix_range(prefix), "now": now}
+    points = [p for p in ObservationPoint.objects.filter(target__framework=framework).order_by("pk") if p.source_kind != SourceKind.JUDGMENT]
+    statements, write = _points_sql(points)
+    with connection.cursor() as cursor:
+        tune(cursor)
+        _create_base(cursor, params, points)
+        for sql in statements:
+            cursor.execute(sql, params)
+        if write:
+            _write_points(cursor, write, params)
+            statements.append(write)
+        _drop_temp(cursor)
+    return len(statements)
+
+
+ANY_POINT_RESULT_SQL = (
+    "SELECT 1 FROM evaluation_pointresult WHERE period = %(period)s AND round_key = 0 AND division_code >= %(lo)s AND division_code < %(hi)s LIMIT 1"
+)
+
+
+def _write_points(cursor, write: str, params: dict) -> None:
+    cursor.execute(ANY_POINT_RESULT_SQL, params)
+    if cursor.fetchone() is None:
+        # A first computation: a plain INSERT skips the conflict check on every row (about a
+        # quarter of the write). Should another run have written the same rows since, the
+        # savepoint falls back to the upsert.
+        try:
+            with transaction.atomic():
+                cursor.execute(write, params)
+            return
+        except IntegrityError:
+            pass
+    cursor.execute(write + POINTS_UPSERT, params)

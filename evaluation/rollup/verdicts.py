@@ -1,0 +1,109 @@
+"""From point results to verdicts: the inspectors' judgments as point results of their round, each
+township's seven targets (verdict, score, veto) and the township's count of attained targets —
+for no round (data points alone) and for each round of the school year."""
+from __future__ import annotations
+
+from django.db import connection
+
+from evaluation.models import ObservationPoint
+
+from . import words as w
+from .points import POINTS_UPSERT
+from .scope import announce_changed, prefix_range, tune
+
+# A judgment counts once its form is submitted; a point without a submitted level has no data.
+JUDGMENTS_SQL = f"""
+INSERT INTO evaluation_pointresult (division_code, point_id, period, round_key, stage, value, reference, verdict, computed_at)
+SELECT rt.township_id, p.id, r.period, r.id, {w.WHOLE_TOWNSHIP}, NULL, NULL,
+       CASE WHEN f.status = 'submitted' AND j.level IN ({w.JUDGMENT_LEVELS}) THEN j.level ELSE {w.INSUFFICIENT} END,
+       %(now)s
+FROM evaluation_round r
+JOIN evaluation_roundtownship rt ON rt.round_id = r.id
+JOIN evaluation_target t ON t.framework_id = r.framework_id
+JOIN evaluation_observationpoint p ON p.target_id = t.id AND p.source_kind = 'judgment'
+LEFT JOIN evaluation_inspectionform f ON f.round_id = r.id AND f.township_id = rt.township_id
+LEFT JOIN evaluation_judgment j ON j.form_id = f.id AND j.point_id = p.id
+WHERE r.period = %(period)s AND rt.township_id >= %(lo)s AND rt.township_id < %(hi)s
+""" + POINTS_UPSERT
+
+
+def point_map(framework) -> dict:
+    """The framework's points as CASE expressions over `point_id` (target, weight, veto): the
+    result tables are read without joining the framework, so no plan can go wrong on a join whose
+    statistics lag a bulk write."""
+    rows = list(ObservationPoint.objects.filter(target__framework=framework).order_by("pk").values_list("pk", "target__number", "weight", "veto"))
+    if not rows:
+        return {"target": "NULL", "weight": "NULL", "veto": "0", "ids": "NULL"}
+
+    def case(values):
+        return "CASE point_id " + " ".join(f"WHEN {int(pk)} THEN {v}" for pk, v in values) + " END"
+
+    return {
+        "target": case((pk, int(n)) for pk, n, _w, _v in rows),
+        "weight": case((pk, "NULL" if weight is None else f"{float(weight)}") for pk, _n, weight, _v in rows),
+        "veto": case((pk, 1 if v else 0) for pk, _n, _w, v in rows),
+        "ids": ", ".join(str(int(pk)) for pk, *_ in rows),
+    }
+
+
+# A target: not attained if any point is (a failed veto point among them), else insufficient if
+# any point lacks data, else 基本达成 if any point is only basically attained, else attained. The
+# score weighs the points with a verdict and never decides it. Data points (round 0) count in
+# every round of their period; judgments only in their round. {target}, {weight}, {veto} and
+# {ids} are filled from `point_map`.
+TARGETS_SQL = f"""
+INSERT INTO evaluation_targetresult (division_code, target_number, period, round_key, verdict, score, vetoed, computed_at)
+SELECT pr.division_code, pr.target_number, %(period)s, %(round)s,
+  CASE WHEN SUM(CASE WHEN pr.verdict = {w.NOT_ATTAINED} THEN 1 ELSE 0 END) > 0 THEN {w.NOT_ATTAINED}
+       WHEN SUM(CASE WHEN pr.verdict = {w.INSUFFICIENT} THEN 1 ELSE 0 END) > 0 THEN {w.INSUFFICIENT}
+       WHEN SUM(CASE WHEN pr.verdict = {w.BASIC} THEN 1 ELSE 0 END) > 0 THEN {w.BASIC}
+       ELSE {w.ATTAINED} END,
+  ROUND(100.0 * SUM(pr.weight * {w.credit('pr.verdict')})
+        / NULLIF(SUM(CASE WHEN pr.verdict <> {w.INSUFFICIENT} THEN pr.weight * 1.0 END), 0), 1),
+  MAX(CASE WHEN pr.veto = 1 AND pr.verdict = {w.NOT_ATTAINED} THEN 1 ELSE 0 END) = 1,
+  %(now)s
+FROM (
+  SELECT division_code, verdict, {{target}} AS target_number, {{weight}} AS weight, {{veto}} AS veto
+  FROM evaluation_pointresult
+  WHERE period = %(period)s AND round_key IN (0, %(round)s) AND division_code >= %(lo)s AND division_code < %(hi)s AND point_id IN ({{ids}})
+) pr
+WHERE 1 = 1
+GROUP BY pr.division_code, pr.target_number
+ON CONFLICT (division_code, target_number, period, round_key)
+DO UPDATE SET verdict = EXCLUDED.verdict, score = EXCLUDED.score, vetoed = EXCLUDED.vetoed, computed_at = EXCLUDED.computed_at
+WHERE evaluation_targetresult.verdict <> EXCLUDED.verdict OR evaluation_targetresult.score IS DISTINCT FROM EXCLUDED.score
+   OR evaluation_targetresult.vetoed <> EXCLUDED.vetoed
+"""
+
+# A township attains "all seven" when its seven targets are attained and no veto point failed.
+TOWNSHIPS_SQL = f"""
+INSERT INTO evaluation_townshipresult (division_code, period, round_key, targets_attained, all_seven, score, computed_at)
+SELECT division_code, period, round_key,
+       SUM(CASE WHEN verdict = {w.ATTAINED} THEN 1 ELSE 0 END),
+       SUM(CASE WHEN verdict = {w.ATTAINED} THEN 1 ELSE 0 END) = 7 AND MAX(CASE WHEN vetoed THEN 1 ELSE 0 END) = 0,
+       ROUND(AVG(score), 1), %(now)s
+FROM evaluation_targetresult
+WHERE period = %(period)s AND round_key = %(round)s AND division_code >= %(lo)s AND division_code < %(hi)s
+GROUP BY division_code, period, round_key
+ON CONFLICT (division_code, period, round_key)
+DO UPDATE SET targets_attained = EXCLUDED.targets_attained, all_seven = EXCLUDED.all_seven, score = EXCLUDED.score, computed_at = EXCLUDED.computed_at
+WHERE evaluation_townshipresult.targets_attained <> EXCLUDED.targets_attained OR evaluation_townshipresult.all_seven <> EXCLUDED.all_seven
+   OR evaluation_townshipresult.score IS DISTINCT FROM EXCLUDED.score
+"""
+
+
+def judgments_and_verdicts(*, framework, period: int, county: str, round_keys: list[int]) -> None:
+    """The judgments of the school year's rounds, then the targets and townships of each round in
+    `round_keys` (0: data points alone), for the 乡镇 under `county` (any prefix)."""
+    from django.utils import timezone
+
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    params = {"period": period, **prefix_range(county), "now": now, "framework": framework.pk}
+    targets_sql = TARGETS_SQL.format(**point_map(framework))
+    with connection.cursor() as cursor:
+        tune(cursor)
+        cursor.execute(JUDGMENTS_SQL, params)
+        for round_key in round_keys:
+            cursor.execute(targets_sql, {**params, "round": round_key})
+            cursor.execute(TOWNSHIPS_SQL, {**params, "round": round_key})
+    announce_changed(county)  # result pages cached under the old tokens are stale now
