@@ -166,8 +166,8 @@ def _float_column(col: c.Column):
         if whole:
             if not all(map(float.is_integer, distinct)):
                 return None
-            return dict(zip(distinct, map(int, distinct)))
-        return dict(zip(distinct, convert(distinct)))
+            return dict(zip(distinct, map(int, distinct), strict=True))
+        return dict(zip(distinct, convert(distinct), strict=True))
 
     return typed
 
@@ -196,12 +196,12 @@ def _parse_column(parsed: ParsedSheet, col: c.Column, cells, row_numbers: list[i
             if message is not None:
                 bad[value] = message
         if bad:
-            for row, value in zip(row_numbers, cells):
+            for row, value in zip(row_numbers, cells, strict=True):
                 if value in bad:
                     parsed.error(row, col, "" if is_blank(value) else value, bad[value])
         return list(map(values.__getitem__, cells))
     out = []
-    for row, value in zip(row_numbers, cells):
+    for row, value in zip(row_numbers, cells, strict=True):
         typed, message = parse(value)
         if message is not None:
             parsed.error(row, col, "" if is_blank(value) else value, message)
@@ -234,7 +234,7 @@ def parse_sheet(sheet: RawSheet) -> ParsedSheet | None:
     width = max((len(r) for r in body), default=0)
     if any(len(r) != width for r in body):
         body = [r + [None] * (width - len(r)) for r in body]
-    transposed = list(zip(*body)) if body else []
+    transposed = list(zip(*body, strict=True)) if body else []
     columns = {col.key: (transposed[seen[col.key]] if seen[col.key] < width else (None,) * len(body)) for col in parsed.present}
     # Blank and phantom rows: only rows whose first column is blank can be blank throughout.
     first = columns[parsed.present[0].key]
@@ -248,11 +248,11 @@ def parse_sheet(sheet: RawSheet) -> ParsedSheet | None:
         typed[col.key] = _parse_column(parsed, col, cells if not blank else [cells[i] for i in keep], row_numbers)
     for smaller, larger, message in c.ROW_CHECKS.get(spec.kind, ()):
         if smaller in typed and larger in typed:
-            for row, a, b in zip(row_numbers, typed[smaller], typed[larger]):
+            for row, a, b in zip(row_numbers, typed[smaller], typed[larger], strict=True):
                 if a is not None and b is not None and a > b:
                     parsed.error(row, spec.column(smaller), a, message)
     keys = ("_row", *typed)
-    records = [dict(zip(keys, values)) for values in zip(row_numbers, *typed.values())]
+    records = [dict(zip(keys, values, strict=True)) for values in zip(row_numbers, *typed.values(), strict=True)]
     parsed.records = records
     if not parsed.records and not parsed.errors:
         parsed.errors.append(RowError(sheet.name, None, "", "", _("the sheet has a header but no data rows")))

@@ -59,7 +59,7 @@ def sheet_rows(spec: c.SheetSpec, jurisdiction: Jurisdiction, period: int, *, wi
     if spec is c.SCHOOLS:
         schools = jurisdiction.filter(School.objects.all(), "township").order_by("code")
         return [
-            [_cell(col, v) for col, v in zip(spec.columns, (s.code, s.name, s.stage, s.township_id, s.is_seat, s.is_urban, s.is_urban_quality))]
+            [_cell(col, v) for col, v in zip(spec.columns, (s.code, s.name, s.stage, s.township_id, s.is_seat, s.is_urban, s.is_urban_quality), strict=True)]
             for s in schools
         ]
     if spec is c.SCHOOL_YEARS:

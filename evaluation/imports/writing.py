@@ -1,8 +1,9 @@
 """Writes of a committed upload: set-based upserts keyed by (unit, period), safe to run twice.
 
-Rows are written whole: a new row's columns missing from the file are empty; a changed row's
-missing columns were filled from the stored row by the diff, so a file with a few columns never
-blanks the others.
+Each writer turns the diff's RowChanges into tuples in column order for bulk_upsert (upsert.py):
+new rows take the COPY fast path, changed ones the upsert. Rows are written whole: a new row's
+columns missing from the file are empty; a changed row's missing columns were filled from the
+stored row by the diff, so a file with a few columns never blanks the others.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from evaluation.models import HelpRelation, ImportRun, SchoolYear, TownshipYear
 from townships.models import School
 
 from . import columns as c
+from .records import RowChange
 from .upsert import bulk_upsert
 
 
@@ -23,57 +25,59 @@ def _fields(spec: c.SheetSpec, present: list[c.Column] | None) -> list[str]:
     return [col.key for col in cols if col.key in keys]
 
 
-def _blank_text(model, rows: list[dict], fields: list[str]) -> None:
+def _blank_text(model, rows: list[RowChange], fields: list[str]) -> None:
     """Text columns are NOT NULL in Django's convention: store "" for a blank cell."""
     for f in fields:
         if isinstance(model._meta.get_field(f), CharField):
-            for r in rows:
-                if r.get(f) is None:
-                    r[f] = ""
+            for ch in rows:
+                if ch.values.get(f) is None:
+                    ch.values[f] = ""
 
 
-def upsert_schools(*, new: list[dict], changed: list[dict], present: list[c.Column], run: ImportRun) -> None:
+def upsert_schools(*, new: list[RowChange], changed: list[RowChange], present: list[c.Column], run: ImportRun) -> None:
     names = [f for f in _fields(c.SCHOOLS, None) if f != "township_code"]
     # A school list an officer uploads is real data, whatever the demo generator made before.
     columns = ["code", "township_id", *names, "is_demo"]
 
     def data(rows):
-        return [(r["school_code"], r["township_code"], *(r.get(f) for f in names), False) for r in rows]
+        return [(ch.values["school_code"], ch.township_code, *(ch.values.get(f) for f in names), False) for ch in rows]
 
     bulk_upsert(model=School, conflict=["code"], columns=columns, rows=data(changed), new_rows=data(new), touch=None)
 
 
-def _school_ids(rows: list[dict], *attrs: tuple[str, str]) -> None:
-    # Schools created by this same upload got their ids just now.
-    codes = {r[code] for r in rows for attr, code in attrs if r.get(attr) is None}
+def _fill_school_ids(rows: list[RowChange], *refs: tuple[str, str]) -> None:
+    """Schools created by this same upload got their ids just now. `refs`: (RowChange attribute,
+    column holding that school's code) pairs."""
+    codes = {ch.values[code] for ch in rows for attr, code in refs if getattr(ch, attr) is None}
     if not codes:
         return
     ids = dict(School.objects.filter(code__in=codes).values_list("code", "id"))
-    for r in rows:
-        for attr, code in attrs:
-            if r.get(attr) is None:
-                r[attr] = ids[r[code]]
+    for ch in rows:
+        for attr, code in refs:
+            if getattr(ch, attr) is None:
+                setattr(ch, attr, ids[ch.values[code]])
 
 
-def _tuple(get, record: dict) -> tuple:
-    # New rows lack the file's absent columns: fill them with None first.
-    try:
-        return get(record)
-    except KeyError:
-        return get({**EMPTY, **record})
-
-
+# New rows lack the file's absent columns: those are None.
 EMPTY = {col.key: None for spec in c.SPECS for col in spec.columns}
 
 
-def upsert_school_years(*, new: list[dict], changed: list[dict], present: list[c.Column], run: ImportRun) -> None:
-    _school_ids(new + changed, ("_school_id", "school_code"))
+def upsert_school_years(*, new: list[RowChange], changed: list[RowChange], present: list[c.Column], run: ImportRun) -> None:
+    rows = new + changed
+    _fill_school_ids(rows, ("school_id", "school_code"))
     fields = _fields(c.SCHOOL_YEARS, None)
-    _blank_text(SchoolYear, new + changed, fields)
-    get = itemgetter("_school_id", "period", "_township", *fields)
+    _blank_text(SchoolYear, rows, fields)
+    get, run_id = itemgetter(*fields), run.pk
 
-    def data(rows):
-        return [(*row[:3], run.pk, *row[3:]) for row in map(lambda r: _tuple(get, r), rows)]
+    def data(changes):
+        out = []
+        for ch in changes:
+            try:  # one C call for the thirty values of a row that has them all
+                values = get(ch.values)
+            except KeyError:
+                values = get({**EMPTY, **ch.values})
+            out.append((ch.school_id, ch.period, ch.township_code, run_id, *values))
+        return out
 
     bulk_upsert(
         model=SchoolYear,
@@ -84,12 +88,12 @@ def upsert_school_years(*, new: list[dict], changed: list[dict], present: list[c
     )
 
 
-def upsert_township_years(*, new: list[dict], changed: list[dict], present: list[c.Column], run: ImportRun) -> None:
+def upsert_township_years(*, new: list[RowChange], changed: list[RowChange], present: list[c.Column], run: ImportRun) -> None:
     fields = _fields(c.TOWNSHIP_YEARS, None)
     _blank_text(TownshipYear, new + changed, fields)
 
     def data(rows):
-        return [(r["township_code"], r["period"], run.pk, *(r.get(f) for f in fields)) for r in rows]
+        return [(ch.township_code, ch.period, run.pk, *(ch.values.get(f) for f in fields)) for ch in rows]
 
     bulk_upsert(
         model=TownshipYear,
@@ -100,11 +104,11 @@ def upsert_township_years(*, new: list[dict], changed: list[dict], present: list
     )
 
 
-def upsert_help(*, new: list[dict], changed: list[dict], present: list[c.Column], run: ImportRun) -> None:
-    _school_ids(new + changed, ("_helper_id", "helper_code"), ("_helped_id", "helped_code"))
+def upsert_help(*, new: list[RowChange], changed: list[RowChange], present: list[c.Column], run: ImportRun) -> None:
+    _fill_school_ids(new + changed, ("helper_id", "helper_code"), ("helped_id", "helped_code"))
 
     def data(rows):
-        return [(r["_helper_id"], r["_helped_id"], r["kind"], r["period"], r["_township"], run.pk) for r in rows]
+        return [(ch.helper_id, ch.helped_id, ch.values["kind"], ch.period, ch.township_code, run.pk) for ch in rows]
 
     bulk_upsert(
         model=HelpRelation,

@@ -1,0 +1,215 @@
+"""Validate scope and references: which parsed rows the uploader may write, and what they refer to.
+
+Owns the per-sheet reference checks (a school or 乡镇 must exist inside the uploader's
+jurisdiction; a helper may be any school), duplicate rows within the file, and — once the diff
+knows which rows would change — the refusal of rows whose data an approval has locked. Each check
+turns the valid rows of a ParsedSheet into RowChange records that carry the resolved ids and the
+乡镇; every error goes on the sheet, so the user sees all of them at once. Reads, never writes.
+"""
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+from core.ports import locked
+from townships.jurisdiction import Jurisdiction
+from townships.models import Division, Level, School
+
+from . import columns as c
+from .records import RowChange, SheetOutcome
+from .validation import ParsedSheet
+
+# Codes per query: below SQLite's limit of host parameters.
+CHUNK = 900
+
+
+class Context:
+    """What the checks need from the database, each fetched once, scoped to the jurisdiction."""
+
+    def __init__(self, jurisdiction: Jurisdiction):
+        self.jurisdiction = jurisdiction
+        self._schools = None
+        self._townships = None
+        # The valid rows of the file's own schools sheet (checked first): yearly rows and help
+        # relations may name a school this upload creates or moves.
+        self.pending_schools: dict[str, RowChange] = {}
+
+    @property
+    def schools(self) -> dict[str, tuple[int, str, str]]:
+        """code → (id, township code, name) for schools inside the jurisdiction."""
+        if self._schools is None:
+            qs = self.jurisdiction.filter(School.objects.all(), "township").values_list("code", "id", "township_id", "name")
+            self._schools = {code: (pk, township, name) for code, pk, township, name in qs.iterator(chunk_size=5000)}
+        return self._schools
+
+    @property
+    def townships(self) -> dict[str, str]:
+        if self._townships is None:
+            qs = self.jurisdiction.filter(Division.objects.filter(level=Level.TOWNSHIP), "code").values_list("code", "name")
+            self._townships = dict(qs)
+        return self._townships
+
+    def school(self, code: str) -> tuple[int | None, str, str] | None:
+        """(id or None, township code, name) for a school of the area or of the file's own schools
+        sheet; the file's row wins, as it is what will be stored."""
+        pending = self.pending_schools.get(code)
+        if pending is not None:
+            known = self.schools.get(code)
+            return (known[0] if known else None, pending.township_code, pending.values["name"])
+        return self.schools.get(code)
+
+
+def duplicates(sheet: ParsedSheet) -> None:
+    """A key that appears twice is an error on its second row (which of the two is meant is not ours to guess)."""
+    first_row: dict[tuple, int] = {}
+    for record in sheet.records:
+        key = tuple(record.get(k) for k in sheet.spec.key)
+        if None in key:
+            continue
+        if key in first_row:
+            sheet.error(
+                record["_row"],
+                sheet.spec.column(sheet.spec.key[0]),
+                record[sheet.spec.key[0]],
+                _("the same row appears twice in the file (first at row %(row)d)") % {"row": first_row[key]},
+            )
+        else:
+            first_row[key] = record["_row"]
+
+
+def check_schools(sheet: ParsedSheet, ctx: Context) -> list[RowChange]:
+    code_col, town_col = sheet.spec.column("school_code"), sheet.spec.column("township_code")
+    records = [r for r in sheet.records if r["school_code"] is not None and r["township_code"] is not None]
+    # A code unknown in the area may still belong to a school elsewhere: that one is not the
+    # uploader's to move.
+    unknown = [r["school_code"] for r in records if r["school_code"] not in ctx.schools]
+    taken = set()
+    for i in range(0, len(unknown), CHUNK):
+        taken.update(School.objects.filter(code__in=unknown[i : i + CHUNK]).values_list("code", flat=True))
+    rows = []
+    for r in records:
+        if r["school_code"] in taken:
+            sheet.error(r["_row"], code_col, r["school_code"], _("this school identifier belongs to a school outside your area"))
+        elif r["township_code"] not in ctx.townships:
+            sheet.error(r["_row"], town_col, r["township_code"], _("no such township-level unit in your area"))
+        elif r["_row"] not in sheet.invalid_rows:
+            rows.append(
+                RowChange(
+                    row=r["_row"],
+                    key=(r["school_code"],),
+                    values=r,
+                    township_code=r["township_code"],
+                    period=None,
+                    subject=f"{r['school_code']} {r['name']}",
+                )
+            )
+    ctx.pending_schools = {ch.values["school_code"]: ch for ch in rows}
+    return rows
+
+
+def check_school_years(sheet: ParsedSheet, ctx: Context) -> list[RowChange]:
+    code_col = sheet.spec.column("school_code")
+    rows = []
+    # References are checked on every row whose code could be read, so all errors come at once.
+    for r in sheet.records:
+        code = r["school_code"]
+        if code is None:
+            continue
+        ref = ctx.school(code)
+        if ref is None:
+            sheet.error(r["_row"], code_col, code, _("no such school in your area"))
+        elif r["_row"] not in sheet.invalid_rows:
+            school_id, township, name = ref
+            period = r["period"]
+            rows.append(
+                RowChange(
+                    row=r["_row"],
+                    key=(code, period),
+                    values=r,
+                    township_code=township,
+                    period=period,
+                    subject=f"{code} {name} {period}",
+                    school_id=school_id,
+                )
+            )
+    return rows
+
+
+def check_township_years(sheet: ParsedSheet, ctx: Context) -> list[RowChange]:
+    code_col = sheet.spec.column("township_code")
+    townships = ctx.townships
+    rows = []
+    for r in sheet.records:
+        code = r["township_code"]
+        if code is None:
+            continue
+        if code not in townships:
+            sheet.error(r["_row"], code_col, code, _("no such township-level unit in your area"))
+        elif r["_row"] not in sheet.invalid_rows:
+            period = r["period"]
+            rows.append(
+                RowChange(
+                    row=r["_row"],
+                    key=(code, period),
+                    values=r,
+                    township_code=code,
+                    period=period,
+                    subject=f"{code} {townships[code]} {period}",
+                )
+            )
+    return rows
+
+
+def check_help(sheet: ParsedSheet, ctx: Context) -> list[RowChange]:
+    helper_col, helped_col = sheet.spec.column("helper_code"), sheet.spec.column("helped_code")
+    records = [r for r in sheet.records if r["helper_code"] is not None and r["helped_code"] is not None]
+    # A helper may be any school (a city school helping across the county line); the helped one
+    # must be in the uploader's area.
+    helper_codes = sorted({r["helper_code"] for r in records} - set(ctx.schools) - set(ctx.pending_schools))
+    outside = {}
+    for i in range(0, len(helper_codes), CHUNK):
+        outside.update(School.objects.filter(code__in=helper_codes[i : i + CHUNK]).values_list("code", "id"))
+    rows = []
+    for r in records:
+        helped = ctx.school(r["helped_code"])
+        helper = ctx.school(r["helper_code"])
+        if helped is None:
+            sheet.error(r["_row"], helped_col, r["helped_code"], _("no such school in your area"))
+        elif helper is None and r["helper_code"] not in outside:
+            sheet.error(r["_row"], helper_col, r["helper_code"], _("no school has this identifier"))
+        elif r["helper_code"] == r["helped_code"]:
+            sheet.error(r["_row"], helped_col, r["helped_code"], _("a school cannot help itself"))
+        elif r["_row"] not in sheet.invalid_rows:
+            rows.append(
+                RowChange(
+                    row=r["_row"],
+                    key=(r["helper_code"], r["helped_code"], r["kind"], r["period"]),
+                    values=r,
+                    township_code=helped[1],
+                    period=r["period"],
+                    subject=f"{r['helper_code']}→{r['helped_code']}",
+                    helper_id=helper[0] if helper else outside.get(r["helper_code"]),
+                    helped_id=helped[0],
+                )
+            )
+    return rows
+
+
+# The sheets whose rows belong to a (乡镇, school year) that an approval can lock.
+LOCKABLE = frozenset({c.SCHOOL_YEARS.kind, c.TOWNSHIP_YEARS.kind, c.HELP_RELATIONS.kind})
+
+
+def refuse_locked(outcome: SheetOutcome) -> None:
+    """A row that would change data locked by an approval is an error naming the lock; rows whose
+    locked values are unchanged are not (they are neither new nor changed). Runs after the diff
+    for that reason, in preview and commit alike."""
+    if outcome.parsed.spec.kind not in LOCKABLE:
+        return
+    rows = outcome.new + outcome.changed
+    locks = locked((ch.township_code, ch.period) for ch in rows)
+    if not locks:
+        return
+    code_col = outcome.parsed.spec.columns[0]
+    for ch in rows:
+        message = locks.get((ch.township_code, ch.period))
+        if message:
+            outcome.parsed.error(ch.row, code_col, ch.values.get(code_col.key), message)
