@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1:8000
 
-.PHONY: install run demo test test-fast bench lock messages check
+.PHONY: install run demo test test-fast lint bench lock messages check
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,11 +28,16 @@ run: demo
 	@echo "门户地址 / Portal: http://$(HOST)/  (管理后台 /admin/，接口文档 /api/docs/)"
 	$(PY) manage.py runserver $(HOST)
 
-test: install
+# Lint and import contracts first (seconds), then the suite.
+test: install lint
 	$(PY) -m pytest
 
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+
 bench: install
-	$(PY) manage.py bench --json bench-results.json $(BENCH_ARGS)
+	$(PY) -m bench --json bench-results.json $(BENCH_ARGS)
 
 # Regenerate requirements.lock from the pins in pyproject.toml (needs the network).
 lock:

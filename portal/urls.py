@@ -8,12 +8,17 @@ from rest_framework.routers import DefaultRouter
 
 from evaluation.api import ImportRunViewSet, SchoolYearViewSet
 from evaluation.api_forms import AssignmentViewSet, FormViewSet, FrameworkViewSet, RoundViewSet
+from security import views as security_views
 from townships.api import DivisionViewSet, SchoolViewSet
 from workflow.api import (
-    AssessmentViewSet, CaseViewSet, DeadlineViewSet, FundingViewSet, NotificationViewSet, PlanViewSet, RectificationViewSet,
+    AssessmentViewSet,
+    CaseViewSet,
+    DeadlineViewSet,
+    FundingViewSet,
+    NotificationViewSet,
+    PlanViewSet,
+    RectificationViewSet,
 )
-
-from security import views as security_views
 
 from . import views
 

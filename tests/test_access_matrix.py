@@ -2,7 +2,11 @@
 path (from the OpenAPI schema), for users of several roles, with objects inside and outside their area.
 Outside: "not found", and nothing in the database changed. Inside: the object is served. Lists:
 nothing of the other area. A URL with a parameter this test does not know fails the test, so a
-new endpoint cannot escape the matrix."""
+new endpoint cannot escape the matrix.
+
+Longer than our modules usually are, on purpose: the matrix is one table (the parameter values
+each URL takes, for each role) read with the checks beside it; split, a reader would have to
+join the two again to see what an endpoint was tested with."""
 import re
 
 import pytest
@@ -22,7 +26,15 @@ from townships.jurisdiction import resolve_jurisdiction
 from townships.models import Division, School
 from townships.services.demo import load_demo_schools
 from workflow.models import (
-    DataLock, GoodPractice, Notification, Plan, RectificationEvidence, RectificationItem, ReviewStep, SelfAssessment, SelfAssessmentItem,
+    DataLock,
+    GoodPractice,
+    Notification,
+    Plan,
+    RectificationEvidence,
+    RectificationItem,
+    ReviewStep,
+    SelfAssessment,
+    SelfAssessmentItem,
 )
 from workflow.services.cases import submit_case
 from workflow.services.plans import save_plan
@@ -280,9 +292,7 @@ def admin_objects(two_counties):
     from django_celery_beat.models import ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask, SolarSchedule
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from evaluation.models import RollupJob
-
-    from evaluation.models import ConfirmedFlag
+    from evaluation.models import ConfirmedFlag, RollupJob
     from townships.models import DivisionAlias, Level
 
     world, objects = two_counties
@@ -313,8 +323,8 @@ def test_every_admin_url_answers_outside_objects_like_missing_ones_and_changes_n
     nothing changes. A shared model (ADMIN_SHARED) is read-only below the province and shows none of
     the other area. Any other model is the province's: refused (403) to city and county staff."""
     from django.contrib import admin
-
     from django_celery_beat.models import PeriodicTask
+
     from security.models import AuditEvent
     from townships.admin_scoping import ScopedAdminMixin
 

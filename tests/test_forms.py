@@ -1,6 +1,5 @@
 """The inspectors' form: draft → submit → locked → returned with reason → resubmit; stale saves
 refused; only assigned inspectors; evidence only for those who may see the township."""
-import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile

@@ -175,8 +175,8 @@ def test_city_staff_see_their_counties_not_another_city(client, results):
 
 
 def test_inspectors_see_only_their_assigned_township(client, results):
-    from evaluation.services.forms import assign_team, create_round
     from evaluation.models import Framework
+    from evaluation.services.forms import assign_team, create_round
 
     rnd = create_round(name="r", period=2024, framework=Framework.objects.get(), township_codes=[f"{COUNTY}109"], created_by=results.user("province"))
     inspector = results.user("inspector_a")
@@ -282,7 +282,7 @@ def test_map_upload_refuses_bad_files_and_changes_nothing(client, results):
 
 
 def test_approved_figures_only_and_marks_on_the_rest(client, results):
-    from evaluation.models import Framework, Round
+    from evaluation.models import Framework
     from evaluation.services.forms import create_round
     from workflow.services.review import open_assessment, review_self_assessment, save_self_assessment, submit_self_assessment
 

@@ -6,16 +6,26 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
-from evaluation.models import ImportStatus, PointResult, SchoolYear
 from evaluation.imports.service import import_file
-from evaluation.services.forms import FormRefused, assign_team, create_round, return_form, save_draft, submit_form
+from evaluation.models import ImportStatus, PointResult, SchoolYear
+from evaluation.services.forms import FormRefused, assign_team, create_round, save_draft, submit_form
 from evaluation.services.framework import load_framework
 from tests import import_files as f
 from tests.conftest import snapshot
 from townships.jurisdiction import resolve_jurisdiction
 from workflow.models import (
-    AssessmentStatus, DataLock, Escalation, ItemStatus, Notification, Plan, PlanStatus, RectificationItem, RectificationStep, ReviewStep,
-    SelfAssessment, SelfAssessmentItem,
+    AssessmentStatus,
+    DataLock,
+    Escalation,
+    ItemStatus,
+    Notification,
+    Plan,
+    PlanStatus,
+    RectificationItem,
+    RectificationStep,
+    ReviewStep,
+    SelfAssessment,
+    SelfAssessmentItem,
 )
 from workflow.services.common import WorkflowRefused
 from workflow.services.review import open_assessment, reopen_self_assessment, review_self_assessment, save_self_assessment, submit_self_assessment

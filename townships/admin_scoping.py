@@ -6,9 +6,9 @@ exports all start from `get_queryset`, which is scoped, so an object outside the
 "not found" exactly like a missing one.
 """
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from security.admin_audit import AuditedAdminMixin
-from django.utils.translation import gettext_lazy as _
 
 from .jurisdiction import code_column, jurisdiction_for
 from .models import Division, Level, Role

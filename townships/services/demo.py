@@ -65,7 +65,7 @@ def build_demo_schools(*, townships: list[Division], villages_per_township: int 
         units = sorted(by_county[county_code], key=lambda d: d.code)
         seq = iter(range(1, 10**6))
 
-        def code() -> str:
+        def code(seq=seq, county_code=county_code) -> str:  # bound now: called within this county only
             n = next(seq)
             # 学校标识码 has 10 digits; demo codes start with 9 (no real code does) + county + serial.
             return f"9{county_code}{n:03d}" if n < 1000 else f"8{county_code}{n - 1000:03d}"
