@@ -2,7 +2,7 @@
 trend by school year and the rankings — a fixed number of queries over the area results."""
 from __future__ import annotations
 
-from dataclasses import field
+from dataclasses import dataclass, field
 from functools import reduce
 from operator import or_
 
@@ -20,6 +20,7 @@ from townships.models import Division, Level
 from .filters import APPROVED, TARGET_NUMBERS, Filters, population_labels, target_names
 
 
+@dataclass
 class AreaRow:
     code: str
     name: str

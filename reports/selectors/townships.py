@@ -2,7 +2,7 @@
 submitted forms, schools and the uploads still missing."""
 from __future__ import annotations
 
-from dataclasses import field
+from dataclasses import dataclass, field
 
 from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, Subquery
 from django.http import Http404
@@ -22,6 +22,7 @@ from townships.models import PROGRAMME_KINDS, Division, Level, PilotTownship, Sc
 from .filters import APPROVED, Filters, _int, stage_labels, target_names
 
 
+@dataclass
 class TownshipRow:
     code: str
     name: str
