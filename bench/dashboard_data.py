@@ -32,13 +32,16 @@ NATIONAL_NOTE = "national: other provinces' result tables generated directly at 
 def prepare_shandong() -> None:
     # The roll-up bench's Shandong (divisions, 24 village schools per 乡镇, 2023–2024 facts) plus
     # the pilot batches, logins and rounds the dashboard filters by.
-    call_command("load_demo", villages_per_township=24, no_users=True, stdout=io.StringIO())
-    load_demo_users()
-    demo_schools = School.objects.filter(is_demo=True, township__code__startswith="37").count()
-    missing = [p for p in PERIODS if SchoolYear.objects.filter(period=p, township__code__startswith="37").count() < demo_schools]
-    if missing:
-        load_demo_facts(province_prefix="37", periods=missing)
-    load_demo_round()
+    from evaluation.services.rollup_jobs import recomputation_held_back
+
+    with recomputation_held_back():  # every year is recomputed below
+        call_command("load_demo", villages_per_township=24, no_users=True, stdout=io.StringIO())
+        load_demo_users()
+        demo_schools = School.objects.filter(is_demo=True, township__code__startswith="37").count()
+        missing = [p for p in PERIODS if SchoolYear.objects.filter(period=p, township__code__startswith="37").count() < demo_schools]
+        if missing:
+            load_demo_facts(province_prefix="37", periods=missing)
+        load_demo_round()
     for period in PERIODS:  # oldest first, so each year sees the one before it
         rollup_all(period=period, prefix="37", analyze=True)
     assert School.objects.filter(township_id=TOWNSHIP).exists(), f"{TOWNSHIP} has no schools"

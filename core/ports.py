@@ -4,6 +4,8 @@
   form; workflow (approvals up the levels) answers.
 - Notifications: evaluation tells inspectors of an assignment or a returned form; workflow owns
   the notifications and delivers them.
+- Facts changed: townships (the pilot list: who is a pilot, in which phase, until when) tells
+  that results read by a roll-up changed; evaluation recomputes them.
 
 A higher app registers its answer in its AppConfig.ready(). With nothing registered a lock
 question answers "not locked" and a notification goes nowhere — which is what a deployment
@@ -50,3 +52,21 @@ def notify(*, users: Iterable, kind: str, title: str, body: str = "", url: str =
     users = list(users)
     for notifier in _notifiers:
         notifier(users=users, kind=kind, title=title, body=body, url=url, key=key)
+
+
+# listener(township_codes, from_period): facts the results read changed for these 乡镇, from
+# that school year on (None: every year). Evaluation answers by recomputing them after commit;
+# lower apps (the pilot list) tell it so without importing it.
+FactsListener = Callable[[Iterable[str], "int | None"], None]
+_facts_listeners: list[FactsListener] = []
+
+
+def register_facts_listener(listener: FactsListener) -> None:
+    if listener not in _facts_listeners:
+        _facts_listeners.append(listener)
+
+
+def facts_changed(*, township_codes: Iterable[str], from_period: int | None = None) -> None:
+    codes = sorted(set(township_codes))
+    for listener in _facts_listeners:
+        listener(codes, from_period)

@@ -3,15 +3,14 @@ the validated upload), scoped by the same jurisdiction rule, exportable with for
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
-from django.shortcuts import redirect
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from import_export import resources
 from import_export.admin import ExportMixin
 
 from security.admin_audit import AuditedAdminMixin
-from townships.admin_scoping import ALL, VIEW, CountyFilter, ScopedAdmin, ScopedAdminMixin, actions
+from townships.admin_scoping import ALL, EVERY_LEVEL, VIEW, CountyFilter, ReadOnlyScopedAdmin, ScopedAdmin, ScopedAdminMixin, UploadLinkMixin, actions
 from townships.models import City, PilotBatch, Role
 
 from .models import (
@@ -29,35 +28,6 @@ from .models import (
     TownshipYear,
 )
 from .services.forms import FormRefused, add_round_townships, assign_team, create_round, round_township_codes
-
-EVERY_LEVEL = {Role.PROVINCE_STAFF: actions(VIEW), Role.CITY_STAFF: actions(VIEW), Role.COUNTY_OFFICER: actions(VIEW)}
-
-
-class ReadOnlyScopedAdmin(ScopedAdmin):
-    role_actions = EVERY_LEVEL
-    scope_field = "township"
-    list_filter = ["period", CountyFilter]
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
-
-
-class UploadLinkMixin:
-    """The admin's way in for uploads is the same validated upload as the page."""
-
-    def get_urls(self):
-        info = self.model._meta.app_label, self.model._meta.model_name
-        return [path("upload/", self.admin_site.admin_view(lambda request: redirect("evaluation:home")), name="%s_%s_upload" % info)] + super().get_urls()
-
-    def changelist_view(self, request, extra_context=None):
-        if request.method == "GET" and not request.GET:
-            messages.info(
-                request,
-                format_html(
-                    '{} <a href="{}">{}</a>', _("Data are changed only by validated uploads:"), reverse("evaluation:home"), _("upload a spreadsheet")
-                ),
-            )
-        return super().changelist_view(request, extra_context)
 
 
 class SchoolYearResource(resources.ModelResource):

@@ -13,3 +13,8 @@ class EvaluationConfig(AppConfig):
 
         # Inspectors see the townships they are assigned to; townships/ never imports us.
         register_provider(assigned_township_codes)
+
+        from core import ports
+        from evaluation.services.rollup_jobs import queue_years_from_on_commit
+
+        ports.register_facts_listener(queue_years_from_on_commit)

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from evaluation.models import Aggregation, HelpRelation, ObservationPoint, RuleKind, SchoolYear, SourceKind, TownshipYear
+from evaluation.models import Aggregation, HelpRelation, ObservationPoint, RuleKind, SchoolYear, SourceKind, TownshipYear, TrendReading
 from evaluation.vocabulary import GRADE_SCORE, SCHOOL_STAGES, VERDICT_CREDIT, EvaluationStage, JudgmentLevel, Verdict, stage_label
 from townships.models import Phase, PilotTownship
 
@@ -72,9 +72,10 @@ def _passes(point: ObservationPoint, value: Decimal) -> bool:
 
 def counted_schools(township_code: str, period: int) -> list[dict]:
     """SchoolYear rows of the schools that count: the seat schools in phase 重点突破 (and for
-    non-pilots), all schools in phase 全域提升."""
+    non-pilots), all schools in phase 全域提升 — the phase of the township's latest batch that
+    counts in that year (a withdrawn pilot's phase no longer does)."""
     phase = (
-        PilotTownship.objects.filter(township_id=township_code).order_by("-batch__year").values_list("phase", flat=True).first()
+        PilotTownship.objects.in_year(period).filter(township_id=township_code).order_by("-batch__year").values_list("phase", flat=True).first()
         or Phase.FOCUS
     )
     qs = SchoolYear.objects.filter(township_id=township_code, period=period)
@@ -166,9 +167,13 @@ def _township_point(point, town: dict, period: int) -> PointOutcome:
         return PointOutcome(point, stage, None, None, INSUFFICIENT, "missing values")
     if point.rule == RuleKind.TREND:
         before = rate(town.get(period - 1))
+        if point.threshold is not None and now >= point.threshold:
+            # At the ceiling a share cannot rise further: attained whatever last year was.
+            return PointOutcome(point, stage, now, before, ATTAINED, "at the ceiling")
         if before is None:
             return PointOutcome(point, stage, now, None, INSUFFICIENT, "no previous year")
-        return PointOutcome(point, stage, now, before, ATTAINED if now > before else NOT_ATTAINED)
+        risen = now >= before if point.trend_reading == TrendReading.NOT_FALLEN else now > before
+        return PointOutcome(point, stage, now, before, ATTAINED if risen else NOT_ATTAINED)
     if point.rule == RuleKind.THRESHOLD and point.denominator:
         # A survey rate from too few valid answers says nothing either way.
         valid = getattr(town.get(period), point.denominator)

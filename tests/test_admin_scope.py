@@ -121,18 +121,22 @@ def test_writes_to_another_countys_school_change_nothing(client, world):
     assert snapshot(School) == before
 
 
-def test_own_school_can_be_edited_and_moved_only_within_the_county(client, world):
+def test_own_school_is_read_only_in_the_admin_and_points_to_the_upload(client, world):
+    """A school's stage, flags and township are read by every year's results: they change through
+    the school-list upload (checked, audited, recomputed), not around it."""
     client.force_login(world.user("county_370881"))
     own = world.schools["370881"][0]
+    before = snapshot(School)
     url = reverse("admin:townships_school_change", args=[own.pk])
-    response = client.post(url, {"code": own.code, "name": "息陬镇中心小学", "stage": Stage.PRIMARY, "township": "370883114"})
-    assert response.status_code == 200 and "township" in response.context["adminform"].form.errors
-    own.refresh_from_db()
-    assert own.township_id.startswith("370881") and own.name != "息陬镇中心小学"
-    response = client.post(url, {"code": own.code, "name": "息陬镇中心小学", "stage": Stage.PRIMARY, "township": "370881109"})
-    assert response.status_code == 302
-    own.refresh_from_db()
-    assert (own.name, own.township_id) == ("息陬镇中心小学", "370881109")
+    page = client.get(url)
+    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
+    moved = client.post(url, {"code": own.code, "name": "息陬镇中心小学", "stage": Stage.PRIMARY, "township": "370881109"})
+    added = client.post(reverse("admin:townships_school_add"), {"code": "7370881999", "name": "新学校", "stage": Stage.PRIMARY, "township": "370881109"})
+    deleted = client.post(reverse("admin:townships_school_delete", args=[own.pk]), {"post": "yes"})
+    assert (moved.status_code, added.status_code, deleted.status_code) == (403, 403, 403)
+    assert snapshot(School) == before
+    listing = client.get(reverse("admin:townships_school_changelist"))
+    assert "upload a spreadsheet" in listing.content.decode() or "上传" in listing.content.decode()
 
 
 def test_export_contains_only_own_rows(client, world):

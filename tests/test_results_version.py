@@ -55,6 +55,6 @@ def test_a_saved_draft_changes_no_token_and_a_submitted_form_changes_its_own_are
     assert queued and tokens() == before  # the submit queues the roll-up; the page changes with it
     from evaluation.rollup import rollup_judgments
 
-    rollup_judgments(framework=framework, period=2024, county="370881")  # what the queued county task does first
+    rollup_judgments(period=2024, county="370881")  # what the queued county task does first
     after = tokens()
     assert {code for code in after if after[code] != before.get(code)} == {"37", "3708", "370881"}

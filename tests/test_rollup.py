@@ -220,7 +220,7 @@ def test_a_county_task_bumps_the_results_token_once_as_its_last_statement(data):
 
     before = results_token("370881")
     with CaptureQueriesContext(connection) as ctx:
-        run_county_unit(period=2024, county="370881", job_id=None)
+        run_county_unit(periods=[2024], county="370881", job_id=None)
     statements = [q["sql"] for q in ctx.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE", "ROLLBACK"))]
     bumps = [i for i, sql in enumerate(statements) if "core_resultsversion" in sql and sql.startswith(("UPDATE", "INSERT"))]
     assert len(bumps) == 1 and bumps[0] == len(statements) - 1, [s[:60] for s in statements[-4:]]
@@ -246,7 +246,7 @@ def test_a_burst_of_changed_counties_is_counted_once_and_equals_a_full_recomputa
     AreaResult.objects.all().delete()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         for county in ("370881", "370883", "370826"):
-            run_county_unit(period=2024, county=county, job_id=None)
+            run_county_unit(periods=[2024], county=county, job_id=None)
     due = AreaCountsDue.objects.get(period=2024, province="37")
     assert (due.requested, due.computed, len(callbacks)) == (3, 0, 1)  # three counties, one count queued by the first
     assert not AreaResult.objects.exists()  # not counted per county
@@ -255,7 +255,7 @@ def test_a_burst_of_changed_counties_is_counted_once_and_equals_a_full_recomputa
     assert run_area_counts(period=2024, province="37", now=later) == "current"  # a duplicate delivery does nothing
     assert sorted(ours.values_list(*columns)) == expected
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        run_county_unit(period=2024, county="370881", job_id=None)  # a later change is owed again
+        run_county_unit(periods=[2024], county="370881", job_id=None)  # a later change is owed again
     assert len(callbacks) == 1
 
 

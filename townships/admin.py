@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
@@ -6,8 +7,11 @@ from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources
 from import_export.admin import ExportMixin
 
-from .admin_scoping import ALL, CHANGE, VIEW, CityFilter, CountyFilter, ScopedAdmin, ScopedAdminMixin, actions
+from core import ports
+
+from .admin_scoping import ALL, CHANGE, VIEW, CityFilter, CountyFilter, ReadOnlyScopedAdmin, ScopedAdmin, ScopedAdminMixin, UploadLinkMixin, actions
 from .models import City, County, DivisionAlias, Level, PilotBatch, PilotTownship, Province, Role, School, Township, User
+from .services.pilot_status import delete_pilot_entry, save_pilot_entry, validate_pilot_entry
 from .services.users import validate_role_unit
 
 VIEW_CHANGE = actions(VIEW, CHANGE)
@@ -68,13 +72,56 @@ class DivisionAliasAdmin(ScopedAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+class PilotEntryForm(forms.ModelForm):
+    """The pilot service's checks, as the form's errors (nothing is saved while one stands)."""
+
+    def _post_clean(self):
+        super()._post_clean()
+        if not self.errors and self.instance.batch_id:
+            try:
+                validate_pilot_entry(entry=self.instance)
+            except ValidationError as e:
+                self._update_errors(e)
+
+
+class PilotEntryFormSet(forms.BaseInlineFormSet):
+    def save(self, commit=True):
+        # Through the service: checked, audited, and the years it touches recomputed.
+        user = getattr(self, "request_user", None)
+        # What the admin's change message reads.
+        self.new_objects, self.changed_objects, self.deleted_objects = [], [], []
+        for form in self.deleted_forms:
+            if form.instance.pk:
+                self.deleted_objects.append(form.instance)
+                delete_pilot_entry(entry=form.instance, user=user)
+        for form in self.forms:
+            if form in self.deleted_forms or not form.has_changed():
+                continue
+            entry = form.save(commit=False)
+            entry.batch = self.instance
+            is_new = entry.pk is None
+            save_pilot_entry(entry=entry, user=user)
+            if is_new:
+                self.new_objects.append(entry)
+            else:
+                self.changed_objects.append((entry, form.changed_data))
+        return self.new_objects + [e for e, _f in self.changed_objects]
+
+
 class PilotTownshipInline(ScopedAdminMixin, admin.TabularInline):
     model = PilotTownship
     scope_field = "township"
     role_actions = {Role.PROVINCE_STAFF: ALL, Role.CITY_STAFF: actions(VIEW), Role.COUNTY_OFFICER: actions(VIEW)}
     autocomplete_fields = ["township"]
-    fields = ["township", "listed_as", "phase", "status"]
+    fields = ["township", "listed_as", "phase", "status", "accepted_in", "withdrawn_in"]
     extra = 0
+    formset = PilotEntryFormSet
+    form = PilotEntryForm
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.request_user = request.user
+        return formset
 
     def has_add_permission(self, request, obj=None):
         return self._role_allows(request, "add")
@@ -105,6 +152,13 @@ class PilotBatchAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return self._role_allows(request, "delete")
 
+    def save_model(self, request, obj, form, change):
+        before = PilotBatch.objects.filter(pk=obj.pk).values_list("year", flat=True).first() if change else None
+        super().save_model(request, obj, form, change)
+        if change and before != obj.year:
+            # Its townships count as pilots from another year now.
+            ports.facts_changed(township_codes=obj.townships.values_list("township_id", flat=True), from_period=min(before, obj.year))
+
     def history_view(self, request, object_id, extra_context=None):
         # A batch's history records its inline edits, which name townships of every county.
         if not self.has_change_permission(request):
@@ -121,6 +175,19 @@ class PilotTownshipAdmin(ScopedAdmin):
     search_fields = ["township__name", "township__code", "listed_as"]
     autocomplete_fields = ["township"]
     list_select_related = ["township__parent", "batch"]
+    form = PilotEntryForm
+    fields = ["batch", "township", "listed_as", "phase", "status", "accepted_in", "withdrawn_in"]
+
+    # Through the service: checked, audited, and the years it touches recomputed.
+    def save_model(self, request, obj, form, change):
+        save_pilot_entry(entry=obj, user=request.user)
+
+    def delete_model(self, request, obj):
+        delete_pilot_entry(entry=obj, user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for entry in queryset.select_related("batch"):
+            delete_pilot_entry(entry=entry, user=request.user)
 
     @admin.display(description=_("county"))
     def county_name(self, obj):
@@ -137,14 +204,15 @@ class SchoolResource(resources.ModelResource):
 
 
 @admin.register(School)
-class SchoolAdmin(ExportMixin, ScopedAdmin):
+class SchoolAdmin(UploadLinkMixin, ExportMixin, ReadOnlyScopedAdmin):
+    """Read-only: a school's stage, flags and township are read by every year's results, so they
+    change through the school-list upload (学校名录), which checks, audits and recomputes them."""
+
     resource_classes = [SchoolResource]
     scope_field = "township"
-    role_actions = {Role.PROVINCE_STAFF: ALL, Role.CITY_STAFF: ALL, Role.COUNTY_OFFICER: ALL}
     list_display = ["code", "name", "stage", "township", "is_seat", "is_urban", "is_urban_quality", "is_demo"]
     list_filter = ["stage", "is_seat", "is_urban", "is_urban_quality", "is_demo", CityFilter, CountyFilter]
     search_fields = ["code", "name", "township__name"]
-    autocomplete_fields = ["township"]
     list_select_related = ["township"]
     show_full_result_count = False
 

@@ -5,7 +5,10 @@ what (`role_actions`). Lists, change pages, search, filters, autocomplete, forei
 exports all start from `get_queryset`, which is scoped, so an object outside the user's area is
 "not found" exactly like a missing one.
 """
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.shortcuts import redirect
+from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from security.admin_audit import AuditedAdminMixin
@@ -117,3 +120,46 @@ def actions(*names: str) -> frozenset[str]:
 
 
 PROVINCE_ONLY = {Role.PROVINCE_STAFF: ALL}
+
+
+EVERY_LEVEL = {Role.PROVINCE_STAFF: actions(VIEW), Role.CITY_STAFF: actions(VIEW), Role.COUNTY_OFFICER: actions(VIEW)}
+
+
+class ReadOnlyScopedAdmin(ScopedAdmin):
+    """Facts and the school list, to read and export: they change only through the validated
+    upload (the same checks, locks, audit and roll-up), never around it."""
+
+    role_actions = EVERY_LEVEL
+    scope_field = "township"
+    list_filter = ["period", CountyFilter]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    # For everyone, administrators included: a write here would skip the upload's checks.
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class UploadLinkMixin:
+    """The admin's way in for uploads is the same validated upload as the page."""
+
+    def get_urls(self):
+        info = self.model._meta.app_label, self.model._meta.model_name
+        return [path("upload/", self.admin_site.admin_view(lambda request: redirect("evaluation:home")), name="%s_%s_upload" % info)] + super().get_urls()
+
+    def changelist_view(self, request, extra_context=None):
+        if request.method == "GET" and not request.GET:
+            messages.info(
+                request,
+                format_html(
+                    '{} <a href="{}">{}</a>', _("Data are changed only by validated uploads:"), reverse("evaluation:home"), _("upload a spreadsheet")
+                ),
+            )
+        return super().changelist_view(request, extra_context)

@@ -172,6 +172,13 @@ class PilotStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
+class PilotQuerySet(models.QuerySet):
+    def in_year(self, period: int):
+        """The pilots of a school year: from their batch's year until the year they were
+        withdrawn in (an accepted pilot stays one)."""
+        return self.filter(batch__year__lte=period).filter(models.Q(withdrawn_in__isnull=True) | models.Q(withdrawn_in__gt=period))
+
+
 class PilotTownship(models.Model):
     batch = models.ForeignKey(PilotBatch, verbose_name=_("batch"), on_delete=models.CASCADE, related_name="townships")
     township = models.ForeignKey(
@@ -180,6 +187,11 @@ class PilotTownship(models.Model):
     phase = models.CharField(_("phase"), max_length=10, choices=Phase.choices, default=Phase.FOCUS)
     status = models.CharField(_("status"), max_length=10, choices=PilotStatus.choices, default=PilotStatus.ACTIVE)
     listed_as = models.CharField(_("name in the source document"), max_length=100, blank=True)
+    accepted_in = models.PositiveSmallIntegerField(_("accepted in school year"), null=True, blank=True)
+    # From this school year on the township no longer counts as a pilot (nor its phase).
+    withdrawn_in = models.PositiveSmallIntegerField(_("withdrawn in school year"), null=True, blank=True)
+
+    objects = PilotQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("pilot township")

@@ -69,7 +69,9 @@ def write_outcome(*, run: ImportRun, outcome: Outcome, user, confirmations: dict
         run.progress = 100
         run.save()
         return refusal
+    places = _school_places(outcome)
     run.changes = _write(outcome, run)
+    moved_from = _follow_school_changes(outcome, places)
     _refresh_statistics(outcome)
     ConfirmedFlag.objects.bulk_create(
         [
@@ -87,7 +89,7 @@ def write_outcome(*, run: ImportRun, outcome: Outcome, user, confirmations: dict
             for f in outcome.flags
         ]
     )
-    _queue_downstream(outcome)
+    _queue_downstream(outcome, moved_from)
     run.status = ImportStatus.COMMITTED
     run.committed_at = timezone.now()
     run.committed_by = user
@@ -113,15 +115,45 @@ def _write(outcome: Outcome, run: ImportRun) -> dict:
     return changes
 
 
-def _queue_downstream(outcome: Outcome) -> None:
-    """Once the transaction commits, recompute the results of the 乡镇 the upload touched."""
-    periods, towns = set(), set()
+def _school_places(outcome: Outcome) -> dict[str, str]:
+    """Where the schools the school list changes are now (code → township), before it is written."""
+    codes = [ch.values["school_code"] for sheet in outcome.sheets if sheet.parsed.spec.kind == c.SCHOOLS.kind for ch in sheet.changed]
+    return dict(School.objects.filter(code__in=codes).values_list("code", "township_id")) if codes else {}
+
+
+def _follow_school_changes(outcome: Outcome, places: dict[str, str]) -> set[str]:
+    """A school moved to another 乡镇 takes its yearly facts and the help it receives along: their
+    township codes are copies of the school's, which the roll-up groups by. Returns the 乡镇 the
+    moved schools left (their results change too)."""
+    moves: dict[str, list[str]] = {}
+    for sheet in outcome.sheets:
+        if sheet.parsed.spec.kind == c.SCHOOLS.kind:
+            for ch in sheet.changed:
+                before = places.get(ch.values["school_code"])
+                if before is not None and before != ch.township_code:
+                    moves.setdefault(ch.township_code, []).append(ch.values["school_code"])
+    for township, codes in moves.items():
+        ids = School.objects.filter(code__in=codes).values("id")
+        SchoolYear.objects.filter(school_id__in=ids).update(township_id=township)
+        HelpRelation.objects.filter(helped_id__in=ids).update(township_id=township)
+    return {places[code] for codes in moves.values() for code in codes}
+
+
+def _queue_downstream(outcome: Outcome, moved_from: set[str]) -> None:
+    """Once the transaction commits, recompute the results of the 乡镇 the upload touched: the
+    years in its rows, and for a changed school list (stage, flags, township) every year the
+    schools have facts for — each with every later year, which reads it."""
+    periods, towns, schools = set(), set(moved_from), []
     for sheet in outcome.sheets:
         for ch in sheet.new + sheet.changed:
             if ch.period:
                 periods.add(ch.period)
             if ch.township_code:
                 towns.add(ch.township_code)
+        if sheet.parsed.spec.kind == c.SCHOOLS.kind:
+            schools += [ch.values["school_code"] for ch in sheet.changed]
+    if schools:
+        periods |= set(SchoolYear.objects.filter(school__code__in=schools).values_list("period", flat=True).distinct())
     if periods and towns:
         from evaluation.services.rollup_jobs import queue_rollup_on_commit
 

@@ -14,6 +14,9 @@ class Framework(models.Model):
     name = models.CharField(_("name"), max_length=200)
     source_document = models.CharField(_("source document"), max_length=300)
     frozen = models.BooleanField(_("frozen (used by a round)"), default=False)
+    # The school year from which results without a round (school data alone) are judged by this
+    # version; until the next version's year. Rounds are judged by the version they name.
+    applies_from = models.PositiveSmallIntegerField(_("in force from school year"), default=2021)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -67,6 +70,13 @@ class RuleKind(models.TextChoices):
     JUDGMENT = "judgment", _("Inspector's level")
 
 
+class TrendReading(models.TextChoices):
+    """How a "rising year on year" (逐年提升) point reads the two years, beside its ceiling."""
+
+    RISE = "rise", _("Higher than the previous year")
+    NOT_FALLEN = "not_fallen", _("Not lower than the previous year")
+
+
 class ObservationPoint(models.Model):
     target = models.ForeignKey(Target, on_delete=models.CASCADE, related_name="points")
     code = models.CharField(_("code"), max_length=10)
@@ -80,7 +90,10 @@ class ObservationPoint(models.Model):
     denominator = models.CharField(_("denominator column"), max_length=60, blank=True)
     aggregation = models.CharField(_("aggregation"), max_length=15, choices=Aggregation.choices, default=Aggregation.NONE)
     rule = models.CharField(_("rule"), max_length=12, choices=RuleKind.choices)
+    # For a trend point: the ceiling at or above which the point is attained whatever last year
+    # was (a township at 100 % cannot rise further).
     threshold = models.DecimalField(_("threshold"), max_digits=10, decimal_places=4, null=True, blank=True)
+    trend_reading = models.CharField(_("trend reading"), max_length=12, choices=TrendReading.choices, blank=True)
     weight = models.DecimalField(_("weight"), max_digits=5, decimal_places=2, default=1)
     veto = models.BooleanField(_("veto item (一票否决)"), default=False)
     # "Portal default, not from the programme": a number the seed does not give.

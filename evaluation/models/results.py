@@ -102,7 +102,8 @@ class RollupJob(models.Model):
     """A recomputation and its progress, for provincial staff to see; the nightly one holds a lock."""
 
     kind = models.CharField(_("kind"), max_length=12)
-    period = models.PositiveSmallIntegerField(_("school year"))
+    period = models.PositiveSmallIntegerField(_("school year"))  # the latest of `periods`
+    periods = models.JSONField(_("school years"), default=list)
     prefix = models.CharField(_("area"), max_length=12)
     status = models.CharField(_("status"), max_length=10, default="running")
     units_total = models.PositiveIntegerField(default=0)

@@ -6,18 +6,33 @@ township in Python and is the oracle the tests hold this to.
 - `verdicts`: judgments, the seven targets and each township's count;
 - `areas`: the counts per county, city and province, and the programme's scorecard;
 - `run`: the entry points (a county, its judgments alone, everything);
-- `scope`: the framework, areas as code ranges, rounds, planner settings, changed-page tokens;
+- `scope`: the framework version of each round and year, the years held, areas as code ranges, rounds, planner settings, changed-page tokens;
 - `words`: the vocabulary (`evaluation.vocabulary`) as SQL.
 """
 from .areas import goal_progress, rollup_levels, scorecard
 from .points import rollup_points
 from .run import rollup_all, rollup_county, rollup_judgments
-from .scope import county_codes, current_framework, prefix_range, refresh_statistics
+from .scope import (
+    counties_holding,
+    county_codes,
+    current_framework,
+    framework_for_period,
+    frameworks_by_round,
+    held_periods,
+    periods_reading,
+    prefix_range,
+    refresh_statistics,
+)
 
 __all__ = [
+    "counties_holding",
     "county_codes",
     "current_framework",
+    "framework_for_period",
+    "frameworks_by_round",
     "goal_progress",
+    "held_periods",
+    "periods_reading",
     "prefix_range",
     "refresh_statistics",
     "rollup_all",

@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from evaluation.vocabulary import EvaluationStage
 
 from . import words as w
-from .scope import announce_changed, current_framework, prefix_range, rounds, tune
+from .scope import announce_changed, frameworks_by_round, prefix_range, tune
 from .verdicts import point_map
 
 AREA_UPSERT = """
@@ -23,8 +23,10 @@ WHERE evaluation_arearesult.townships <> EXCLUDED.townships OR evaluation_areare
 # The 乡镇 of each population: every one ('all'), the pilots, and each pilot batch.
 POPULATIONS = """pop(code, population) AS (
   SELECT d.code, 'all' FROM townships_division d WHERE d.level = 'township' AND d.kind IN ('town', 'xiang') AND d.code >= %(lo)s AND d.code < %(hi)s
-  UNION ALL SELECT DISTINCT pt.township_id, 'pilots' FROM townships_pilottownship pt WHERE pt.township_id >= %(lo)s AND pt.township_id < %(hi)s
-  UNION ALL SELECT pt.township_id, 'batch:' || pt.batch_id FROM townships_pilottownship pt WHERE pt.township_id >= %(lo)s AND pt.township_id < %(hi)s
+  UNION ALL SELECT DISTINCT pt.township_id, 'pilots' FROM townships_pilottownship pt JOIN townships_pilotbatch pb ON pb.id = pt.batch_id
+    WHERE pt.township_id >= %(lo)s AND pt.township_id < %(hi)s AND """ + w.pilot_in_year("pt", "pb") + """
+  UNION ALL SELECT pt.township_id, 'batch:' || pt.batch_id FROM townships_pilottownship pt JOIN townships_pilotbatch pb ON pb.id = pt.batch_id
+    WHERE pt.township_id >= %(lo)s AND pt.township_id < %(hi)s AND """ + w.pilot_in_year("pt", "pb") + """
 )"""
 
 # Areas of one level (county 6, city 4, province 2 digits) for the whole township: × population ×
@@ -39,27 +41,28 @@ verdicts(code, target_number, attained) AS (
   WHERE period = %(period)s AND round_key = %(round)s AND division_code >= %(lo)s AND division_code < %(hi)s
 ),
 targets(n) AS (VALUES (0), (1), (2), (3), (4), (5), (6), (7))
-INSERT INTO evaluation_arearesult (division_code, period, round_key, population, stage, target_number, townships, attained, computed_at)
-SELECT SUBSTR(pop.code, 1, %(width)s), %(period)s, %(round)s, pop.population, {w.WHOLE_TOWNSHIP}, targets.n, COUNT(*), COALESCE(SUM(v.attained), 0), %(now)s
+INSERT INTO rollup_area_new (division_code, population, stage, target_number, townships, attained)
+SELECT SUBSTR(pop.code, 1, %(width)s), pop.population, {w.WHOLE_TOWNSHIP}, targets.n, COUNT(*), COALESCE(SUM(v.attained), 0)
 FROM pop CROSS JOIN targets
 LEFT JOIN verdicts v ON v.code = pop.code AND v.target_number = targets.n
 WHERE 1 = 1
 GROUP BY SUBSTR(pop.code, 1, %(width)s), pop.population, targets.n
-""" + AREA_UPSERT
+"""
 
 # By stage: a 乡镇 counts for a stage when it has results at that stage (it has such schools); it
 # attains a target at that stage when every point of the target at that stage or for the whole
 # township ('all': township facts, judgments) is attained, and all seven when its seven targets are.
 # First each township's verdicts are folded per (stage or 'all', target) — one pass over the point
 # results of the widest area — then per stage it has, with the target 0 row for all seven (always
-# there, so it also marks the stages a township has). {target} is filled from `point_map`.
+# there, so it also marks the stages a township has). {target} and {ids} are filled from `point_map`
+# of the round's framework version.
 TOWN_TARGETS_SQL = f"""
 CREATE TEMP TABLE rollup_tt AS
 SELECT code, stage, target_number, MIN(attained) AS attained, MIN(round_key) AS base FROM (
   SELECT division_code AS code, stage, {{target}} AS target_number, round_key,
          CASE WHEN verdict = {w.ATTAINED} THEN 1 ELSE 0 END AS attained
   FROM evaluation_pointresult
-  WHERE period = %(period)s AND round_key IN (0, %(round)s) AND division_code >= %(lo)s AND division_code < %(hi)s
+  WHERE period = %(period)s AND round_key IN (0, %(round)s) AND division_code >= %(lo)s AND division_code < %(hi)s AND point_id IN ({{ids}})
 ) q
 GROUP BY code, stage, target_number
 """
@@ -86,8 +89,8 @@ AREAS_STAGE_SQL = f"""
 WITH levels(width, lo, hi) AS (VALUES {{levels}}),
 {POPULATIONS},
 targets(n) AS (VALUES (0), (1), (2), (3), (4), (5), (6), (7))
-INSERT INTO evaluation_arearesult (division_code, period, round_key, population, stage, target_number, townships, attained, computed_at)
-SELECT SUBSTR(pop.code, 1, lv.width), %(period)s, %(round)s, pop.population, present.stage, targets.n, COUNT(*), COALESCE(SUM(v.attained), 0), %(now)s
+INSERT INTO rollup_area_new (division_code, population, stage, target_number, townships, attained)
+SELECT SUBSTR(pop.code, 1, lv.width), pop.population, present.stage, targets.n, COUNT(*), COALESCE(SUM(v.attained), 0)
 FROM levels lv
 JOIN pop ON pop.code >= lv.lo AND pop.code < lv.hi
 JOIN rollup_ts present ON present.code = pop.code AND present.target_number = 0
@@ -95,6 +98,23 @@ CROSS JOIN targets
 LEFT JOIN rollup_ts v ON v.code = pop.code AND v.stage = present.stage AND v.target_number = targets.n
 WHERE 1 = 1
 GROUP BY SUBSTR(pop.code, 1, lv.width), pop.population, present.stage, targets.n
+"""
+
+# The counts are made in a temporary table first: the rows of this round in the levels counted
+# that it lacks are stale (a population or a stage an area no longer has: a withdrawn pilot, a
+# school of another stage now) and go; the others are upserted, rewriting only changed counts.
+AREA_NEW_SQL = "CREATE TEMP TABLE rollup_area_new (division_code varchar(12), population varchar(20), stage varchar(15), target_number integer, townships integer, attained integer)"
+AREA_STALE_SQL = """
+DELETE FROM evaluation_arearesult
+WHERE period = %(period)s AND round_key = %(round)s AND ({areas})
+  AND NOT EXISTS (SELECT 1 FROM rollup_area_new n WHERE n.division_code = evaluation_arearesult.division_code
+                  AND n.population = evaluation_arearesult.population AND n.stage = evaluation_arearesult.stage
+                  AND n.target_number = evaluation_arearesult.target_number)
+"""
+AREA_WRITE_SQL = """
+INSERT INTO evaluation_arearesult (division_code, period, round_key, population, stage, target_number, townships, attained, computed_at)
+SELECT division_code, %(period)s, %(round)s, population, stage, target_number, townships, attained, %(now)s FROM rollup_area_new
+WHERE 1 = 1
 """ + AREA_UPSERT
 
 
@@ -111,7 +131,6 @@ def rollup_levels(*, period: int, prefix: str) -> None:
     round whatever the number of levels."""
     from django.utils import timezone
 
-    framework = current_framework()
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     levels = _levels(prefix)
     widest = min((area for _w, area in levels), key=len)
@@ -124,11 +143,21 @@ def rollup_levels(*, period: int, prefix: str) -> None:
         # Typed once, or the VALUES list's parameters stay of unknown type in the join.
         values = ", ".join(f"(CAST(%(w{i})s AS integer), CAST(%(lo{i})s AS text), CAST(%(hi{i})s AS text))" for i in range(len(levels)))
     stage_sql = AREAS_STAGE_SQL.format(levels=values)
-    town_targets_sql = TOWN_TARGETS_SQL.format(target=point_map(framework)["target"])
+    stale_sql = AREA_STALE_SQL.format(areas=" OR ".join(
+        f"(LENGTH(division_code) = %(w{i})s AND division_code >= %(lo{i})s AND division_code < %(hi{i})s)" for i in range(len(levels))))
+    town_targets = {}
     with connection.cursor() as cursor:
         tune(cursor)
-        for round_key in [0, *rounds(period)]:
-            base = {"period": period, "now": now, "round": round_key, "framework": framework.pk}
+        for round_key, framework in frameworks_by_round(period).items():
+            if framework is None:
+                continue
+            if framework.pk not in town_targets:
+                mapped = point_map(framework)
+                town_targets[framework.pk] = TOWN_TARGETS_SQL.format(target=mapped["target"], ids=mapped["ids"])
+            town_targets_sql = town_targets[framework.pk]
+            base = {"period": period, "now": now, "round": round_key}
+            cursor.execute("DROP TABLE IF EXISTS rollup_area_new")
+            cursor.execute(AREA_NEW_SQL)
             for width, area in levels:
                 cursor.execute(AREAS_SQL, {**base, **prefix_range(area), "width": width})
             cursor.execute("DROP TABLE IF EXISTS rollup_tt")
@@ -139,6 +168,9 @@ def rollup_levels(*, period: int, prefix: str) -> None:
                 # Joined with itself: estimates from the fresh table's size alone nest the loops.
                 cursor.execute("ANALYZE rollup_ts")
             cursor.execute(stage_sql, {**base, **prefix_range(widest), **level_params})
+            cursor.execute(stale_sql, {**base, **level_params})
+            cursor.execute(AREA_WRITE_SQL, base)
+            cursor.execute("DROP TABLE rollup_area_new")
             cursor.execute("DROP TABLE rollup_tt")
             cursor.execute("DROP TABLE rollup_ts")
     announce_changed(prefix)

@@ -16,11 +16,11 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import BooleanField, CharField
 
-from evaluation.models import Aggregation, ObservationPoint, RuleKind, SchoolYear, SourceKind, TownshipYear
+from evaluation.models import Aggregation, ObservationPoint, RuleKind, SchoolYear, SourceKind, TownshipYear, TrendReading
 from evaluation.vocabulary import EvaluationStage
 
 from . import words as w
-from .scope import prefix_range, tune
+from .scope import HELD_COUNTIES_SQL, drop_unheld, framework_for_period, frameworks_in_use, prefix_range, tune
 
 
 def _numeric(model, column: str, alias: str) -> str:
@@ -126,9 +126,12 @@ def _township_point_exprs(point: ObservationPoint) -> tuple[str, str, str]:
 
     if point.rule == RuleKind.TREND:
         reference = rate("prev")
+        ceiling = f"WHEN {rate('cur')} >= {float(point.threshold)} THEN {w.ATTAINED} " if point.threshold is not None else ""
+        compare = ">=" if point.trend_reading == TrendReading.NOT_FALLEN else ">"
         verdict = (
-            f"CASE WHEN {rate('cur')} IS NULL OR {reference} IS NULL THEN {w.INSUFFICIENT} "
-            f"WHEN {rate('cur')} > {reference} THEN {w.ATTAINED} ELSE {w.NOT_ATTAINED} END"
+            f"CASE WHEN {rate('cur')} IS NULL THEN {w.INSUFFICIENT} {ceiling}"
+            f"WHEN {reference} IS NULL THEN {w.INSUFFICIENT} "
+            f"WHEN {rate('cur')} {compare} {reference} THEN {w.ATTAINED} ELSE {w.NOT_ATTAINED} END"
         )
     else:
         reference = f"{float(point.threshold)}" if point.threshold is not None else "NULL"
@@ -173,9 +176,11 @@ def _alias(column: str) -> str:
     return column.rsplit(" AS ", 1)[1]
 
 
-def _points_sql(points: list[ObservationPoint]) -> tuple[list[str], str | None]:
+def _points_sql(points: list[ObservationPoint], previous: dict[int, int] | None = None) -> tuple[list[str], str | None]:
     """The statements computing every data point of `points` — the groupings — and the write,
-    without its conflict clause."""
+    without its conflict clause. `previous`: point id → the id whose result last year is this
+    point's previous value (the same code in last year's version); a point missing from it
+    reads its own."""
     school = [p for p in points if p.source_kind in (SourceKind.SCHOOL_COLUMN, SourceKind.HELP)]
     township = [p for p in points if p.source_kind == SourceKind.TOWNSHIP_COLUMN]
     town_cols = [c for i, p in enumerate(school) for c in _town_columns(p, i)]
@@ -183,7 +188,8 @@ def _points_sql(points: list[ObservationPoint]) -> tuple[list[str], str | None]:
     arms = [_school_arm(p, i) for i, p in enumerate(school)] + [_township_arm(p) for p in township]
     statements = [
         "CREATE TEMP TABLE rollup_towns AS SELECT d.code AS code, SUBSTR(d.code, 1, 6) AS county FROM townships_division d "
-        "WHERE d.level = 'township' AND d.kind IN ('town', 'xiang') AND d.code >= %(lo)s AND d.code < %(hi)s",
+        "WHERE d.level = 'township' AND d.kind IN ('town', 'xiang') AND d.code >= %(lo)s AND d.code < %(hi)s "
+        f"AND SUBSTR(d.code, 1, 6) IN ({HELD_COUNTIES_SQL})",
         "CREATE TEMP TABLE rollup_town AS SELECT code, stage, COUNT(*) AS n"
         + "".join(f", {c}" for c in town_cols)
         + " FROM rollup_rows WHERE counted = 1 GROUP BY code, stage",
@@ -201,6 +207,8 @@ def _points_sql(points: list[ObservationPoint]) -> tuple[list[str], str | None]:
     if not arms:
         return statements, None
     union = "\nUNION ALL\n".join(arms)
+    pairs = [(int(a), int(b)) for a, b in (previous or {}).items() if a != b]
+    previous_point = ("CASE x.point_id " + " ".join(f"WHEN {a} THEN {b}" for a, b in pairs) + " ELSE x.point_id END") if pairs else "x.point_id"
     # The previous year's value joins in as the row is written: no second pass rewriting every row.
     write = f"""
 WITH x AS (
@@ -209,7 +217,7 @@ WITH x AS (
 INSERT INTO evaluation_pointresult (division_code, point_id, period, round_key, stage, value, reference, verdict, previous_value, computed_at)
 SELECT x.code, x.point_id, %(period)s, 0, x.stage, x.value, x.reference, x.verdict, prev.value, %(now)s
 FROM x LEFT JOIN evaluation_pointresult prev
-  ON prev.division_code = x.code AND prev.point_id = x.point_id AND prev.period = %(period)s - 1 AND prev.round_key = 0 AND prev.stage = x.stage
+  ON prev.division_code = x.code AND prev.point_id = {previous_point} AND prev.period = %(period)s - 1 AND prev.round_key = 0 AND prev.stage = x.stage
 WHERE 1 = 1
 """
     return statements, write
@@ -230,9 +238,9 @@ CREATE TEMP TABLE rollup_rows AS
 WITH sm(school_stage, stage) AS (VALUES {w.STAGE_VALUES}),
 whole AS (
   SELECT pt.township_id AS code FROM townships_pilottownship pt JOIN townships_pilotbatch pb ON pb.id = pt.batch_id
-  WHERE pt.phase = 'whole' AND NOT EXISTS (
+  WHERE pt.phase = 'whole' AND {w.pilot_in_year("pt", "pb")} AND NOT EXISTS (
     SELECT 1 FROM townships_pilottownship p2 JOIN townships_pilotbatch b2 ON b2.id = p2.batch_id
-    WHERE p2.township_id = pt.township_id AND b2.year > pb.year)
+    WHERE p2.township_id = pt.township_id AND b2.year > pb.year AND {w.pilot_in_year("p2", "b2")})
 ),
 helped AS (
   SELECT DISTINCT h.helped_id AS school_id FROM evaluation_helprelation h WHERE h.period = %(period)s
@@ -264,19 +272,43 @@ def _create_base(cursor, params, points=None) -> None:
     cursor.execute(f"CREATE TEMP TABLE rollup_stages AS WITH sm(school_stage, stage) AS (VALUES {w.STAGE_VALUES}) SELECT DISTINCT stage FROM sm")
 
 
+def previous_points(points: list[ObservationPoint], period: int) -> dict[int, int]:
+    """Each point's counterpart in the version in force last year, matched by code: a new version
+    keeps comparing a point with what it was last year (pages say when the versions differ)."""
+    before = framework_for_period(period - 1)
+    if before is None:
+        return {}
+    by_code = dict(ObservationPoint.objects.filter(target__framework=before).values_list("code", "pk"))
+    return {p.pk: by_code.get(p.code, p.pk) for p in points}
+
+
+STALE_POINTS_SQL = """
+DELETE FROM evaluation_pointresult
+WHERE period = %(period)s AND round_key = 0 AND division_code >= %(lo)s AND division_code < %(hi)s AND point_id NOT IN ({ids})
+"""
+
+
 @transaction.atomic
-def rollup_points(*, framework, period: int, prefix: str) -> int:
-    """Recompute every data point of `framework` for the 乡镇 under `prefix` (a county, city or
-    province code), with last year's value beside each. Returns the number of statements run —
-    the same whatever the number of points and townships."""
+def rollup_points(*, period: int, prefix: str, framework=None) -> int:
+    """Recompute the data points for the 乡镇 under `prefix` (a county, city or province code),
+    with last year's value beside each: of every framework version the year's results are judged
+    by (the one in force, those its rounds name) — or of `framework` alone — and remove the points
+    of versions no longer used. Returns the number of statements run — the same whatever the
+    number of points and townships."""
     from django.utils import timezone
 
+    frameworks = [framework] if framework is not None else frameworks_in_use(period)
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     params = {"period": period, **prefix_range(prefix), "now": now}
-    points = [p for p in ObservationPoint.objects.filter(target__framework=framework).order_by("pk") if p.source_kind != SourceKind.JUDGMENT]
-    statements, write = _points_sql(points)
+    every = list(ObservationPoint.objects.filter(target__framework__in=frameworks).order_by("pk"))
+    points = [p for p in every if p.source_kind != SourceKind.JUDGMENT]
+    statements, write = _points_sql(points, previous_points(points, period))
     with connection.cursor() as cursor:
         tune(cursor)
+        if framework is None:
+            ids = ", ".join(str(int(p.pk)) for p in every) or "NULL"
+            cursor.execute(STALE_POINTS_SQL.format(ids=ids), params)
+            drop_unheld(cursor, "evaluation_pointresult", params)
         _create_base(cursor, params, points)
         for sql in statements:
             cursor.execute(sql, params)

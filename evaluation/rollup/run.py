@@ -6,37 +6,38 @@ from django.db import transaction
 
 from .areas import rollup_levels
 from .points import rollup_points
-from .scope import current_framework, refresh_statistics, rounds
+from .scope import held_periods, refresh_statistics, rounds
 from .verdicts import judgments_and_verdicts
 
 
 @transaction.atomic
-def rollup_county(*, framework, period: int, county: str) -> None:
+def rollup_county(*, period: int, county: str) -> None:
     """Everything of one county (or any prefix) for one period: data points with last year's
-    values, judgments, targets and townships for no round and for each round of the period.
-    Idempotent."""
-    rollup_points(framework=framework, period=period, prefix=county)
-    judgments_and_verdicts(framework=framework, period=period, county=county, round_keys=[0, *rounds(period)])
+    values, judgments, targets and townships for no round and for each round of the period, each
+    by its framework version. Idempotent."""
+    rollup_points(period=period, prefix=county)
+    judgments_and_verdicts(period=period, county=county, round_keys=[0, *rounds(period)])
 
 
 @transaction.atomic
-def rollup_judgments(*, framework, period: int, county: str) -> None:
+def rollup_judgments(*, period: int, county: str) -> None:
     """After an inspectors' form changed (submitted, returned): its judgments and the verdicts of
     each round of the period, without recomputing the data points, which the form does not touch
     (round 0 has no judgments). Equals `rollup_county` on the same data; a fraction of its cost."""
-    judgments_and_verdicts(framework=framework, period=period, county=county, round_keys=rounds(period))
+    judgments_and_verdicts(period=period, county=county, round_keys=rounds(period))
 
 
-def rollup_all(*, period: int, prefix: str = "37", analyze: bool = False) -> int:
+def rollup_all(*, period: int | None = None, prefix: str = "37", analyze: bool = False) -> int:
     """A full synchronous recomputation (the management command and the bench): the whole area in
     one pass — a handful of statements over every 乡镇 under the prefix — then the areas at each
-    level. `analyze` refreshes the planner's statistics first (after bulk loads). Returns the
-    number of counties under the prefix."""
+    level; for one school year, or (None) every year held, oldest first, since each year's
+    previous values read the year before. `analyze` refreshes the planner's statistics first
+    (after bulk loads). Returns the number of counties under the prefix."""
     from townships.models import Division, Level
 
-    framework = current_framework()
     if analyze:
         refresh_statistics()
-    rollup_county(framework=framework, period=period, county=prefix)
-    rollup_levels(period=period, prefix=prefix)
+    for year in [period] if period is not None else held_periods():
+        rollup_county(period=year, county=prefix)
+        rollup_levels(period=year, prefix=prefix)
     return Division.objects.filter(level=Level.COUNTY, code__startswith=prefix).count()

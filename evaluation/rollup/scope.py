@@ -15,9 +15,95 @@ def prefix_range(prefix: str) -> dict:
 
 
 def current_framework():
+    """The newest version (the one a new round is offered by default)."""
     from evaluation.models import Framework
 
     return Framework.objects.order_by("-created_at", "-id").first()
+
+
+def framework_for_period(period: int):
+    """The version in force for a school year: the latest to apply from it or earlier (of two
+    from the same year, the newer); before the first version's year, the first version."""
+    from evaluation.models import Framework
+
+    in_force = Framework.objects.filter(applies_from__lte=period).order_by("-applies_from", "-created_at", "-id").first()
+    return in_force or Framework.objects.order_by("applies_from", "created_at", "id").first()
+
+
+def frameworks_by_round(period: int) -> dict:
+    """Round key → the framework its results are judged by: 0 (school data alone) the version in
+    force for the year, each round the version it names — which a new version never changes."""
+    from evaluation.models import Round
+
+    by_round = {0: framework_for_period(period)}
+    by_round.update({r.pk: r.framework for r in Round.objects.filter(period=period).select_related("framework").order_by("pk")})
+    return by_round
+
+
+def frameworks_in_use(period: int) -> list:
+    seen = {}
+    for framework in frameworks_by_round(period).values():
+        if framework is not None:
+            seen.setdefault(framework.pk, framework)
+    return list(seen.values())
+
+
+HELD_PERIODS_SQL = """
+SELECT period FROM evaluation_schoolyear UNION SELECT period FROM evaluation_townshipyear
+UNION SELECT period FROM evaluation_helprelation UNION SELECT period FROM evaluation_round
+UNION SELECT period FROM evaluation_pointresult
+"""
+
+
+def held_periods() -> list[int]:
+    """Every school year the portal holds facts, rounds or results of."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT DISTINCT period FROM (" + HELD_PERIODS_SQL + ") p ORDER BY period")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def periods_reading(periods) -> list[int]:
+    """The school years whose results read the facts of `periods`: each of them, and every later
+    year held (its previous values and trend verdicts read the year before, which read the one
+    before that). Ascending: a year is computed after the years it reads."""
+    periods = set(periods)
+    if not periods:
+        return []
+    first = min(periods)
+    return sorted(periods | {p for p in held_periods() if p > first})
+
+
+# The counties with something to judge in the school year %(period)s under the range: its facts
+# or a round's townships. Only they have results for the year — a county whose schools all moved
+# away has none left, exactly as if it never had any (what a recomputation from scratch gives).
+HELD_COUNTIES_SQL = """
+SELECT SUBSTR(township_id, 1, 6) FROM evaluation_schoolyear WHERE period = %(period)s AND township_id >= %(lo)s AND township_id < %(hi)s
+UNION SELECT SUBSTR(township_id, 1, 6) FROM evaluation_townshipyear WHERE period = %(period)s AND township_id >= %(lo)s AND township_id < %(hi)s
+UNION SELECT SUBSTR(township_id, 1, 6) FROM evaluation_helprelation WHERE period = %(period)s AND township_id >= %(lo)s AND township_id < %(hi)s
+UNION SELECT SUBSTR(rt.township_id, 1, 6) FROM evaluation_roundtownship rt JOIN evaluation_round r ON r.id = rt.round_id
+  WHERE r.period = %(period)s AND rt.township_id >= %(lo)s AND rt.township_id < %(hi)s
+"""
+
+
+def drop_unheld(cursor, table: str, params: dict) -> None:
+    """Remove a table's results of the year under the range in counties that hold nothing now."""
+    cursor.execute(
+        f"DELETE FROM {table} WHERE period = %(period)s AND division_code >= %(lo)s AND division_code < %(hi)s "
+        f"AND SUBSTR(division_code, 1, 6) NOT IN ({HELD_COUNTIES_SQL})", params)
+
+
+HOLDING_COUNTIES_SQL = """
+SELECT SUBSTR(township_id, 1, 6) AS code FROM evaluation_schoolyear UNION SELECT SUBSTR(township_id, 1, 6) FROM evaluation_townshipyear
+UNION SELECT SUBSTR(township_id, 1, 6) FROM evaluation_roundtownship
+UNION SELECT SUBSTR(division_code, 1, 6) FROM evaluation_pointresult WHERE LENGTH(division_code) = 9
+"""
+
+
+def counties_holding(prefix: str = "") -> list[str]:
+    """The counties with facts, rounds or results: the ones a change of framework can change."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT DISTINCT code FROM (" + HOLDING_COUNTIES_SQL + ") q ORDER BY code")
+        return [row[0] for row in cursor.fetchall() if row[0].startswith(prefix)]
 
 
 def county_codes(prefix: str) -> list[str]:

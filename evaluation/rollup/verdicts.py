@@ -9,7 +9,7 @@ from evaluation.models import ObservationPoint
 
 from . import words as w
 from .points import POINTS_UPSERT
-from .scope import announce_changed, prefix_range, tune
+from .scope import announce_changed, drop_unheld, frameworks_by_round, prefix_range, tune
 
 # A judgment counts once its form is submitted; a point without a submitted level has no data.
 JUDGMENTS_SQL = f"""
@@ -92,18 +92,27 @@ WHERE evaluation_townshipresult.targets_attained <> EXCLUDED.targets_attained OR
 """
 
 
-def judgments_and_verdicts(*, framework, period: int, county: str, round_keys: list[int]) -> None:
+def judgments_and_verdicts(*, period: int, county: str, round_keys: list[int]) -> None:
     """The judgments of the school year's rounds, then the targets and townships of each round in
-    `round_keys` (0: data points alone), for the 乡镇 under `county` (any prefix)."""
+    `round_keys` (0: data points alone), for the 乡镇 under `county` (any prefix) — each round by
+    the framework version it names, round 0 by the version in force for the year."""
     from django.utils import timezone
 
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    params = {"period": period, **prefix_range(county), "now": now, "framework": framework.pk}
-    targets_sql = TARGETS_SQL.format(**point_map(framework))
+    params = {"period": period, **prefix_range(county), "now": now}
+    by_round = frameworks_by_round(period)
+    maps: dict[int, str] = {}
     with connection.cursor() as cursor:
         tune(cursor)
+        for table in ("evaluation_targetresult", "evaluation_townshipresult"):
+            drop_unheld(cursor, table, params)
         cursor.execute(JUDGMENTS_SQL, params)
         for round_key in round_keys:
-            cursor.execute(targets_sql, {**params, "round": round_key})
+            framework = by_round.get(round_key)
+            if framework is None:
+                continue
+            if framework.pk not in maps:
+                maps[framework.pk] = TARGETS_SQL.format(**point_map(framework))
+            cursor.execute(maps[framework.pk], {**params, "round": round_key})
             cursor.execute(TOWNSHIPS_SQL, {**params, "round": round_key})
     announce_changed(county)  # result pages cached under the old tokens are stale now

@@ -37,3 +37,9 @@ def grade_number(ref: str) -> str:
 def credit(ref: str) -> str:
     """A verdict column as its share of the point's weight in the score; NULL when it has none."""
     return f"CASE {ref} " + " ".join(f"WHEN {literal(v)} THEN {float(c)}" for v, c in VERDICT_CREDIT.items()) + " END"
+
+
+def pilot_in_year(entry: str, batch: str) -> str:
+    """A pilot entry (`entry` joined with its `batch`) counts in the school year %(period)s: from
+    its batch's year until the year it was withdrawn in — the SQL of `PilotQuerySet.in_year`."""
+    return f"({batch}.year <= %(period)s AND ({entry}.withdrawn_in IS NULL OR {entry}.withdrawn_in > %(period)s))"

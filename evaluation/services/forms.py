@@ -42,6 +42,11 @@ def create_round(*, name: str, period: int, framework, township_codes: list[str]
     framework.save(update_fields=["frozen"])
     rnd = Round.objects.create(name=name, period=period, framework=framework, created_by=created_by, due_on=due_on, opens_on=opens_on)
     add_round_townships(round=rnd, township_codes=township_codes)
+    # The round has verdicts of its own in every county of the year (by its version, whose data
+    # points a county may not have had yet): all of them are computed once it is committed.
+    from evaluation.rollup import counties_holding
+
+    queue_rollup_on_commit(periods=[period], township_codes=counties_holding(created_by.unit_id or ""))
     return rnd
 
 
@@ -50,6 +55,9 @@ def add_round_townships(*, round: Round, township_codes: list[str]) -> int:
     """Add townships to a round (those already in it are left as they are)."""
     existing = set(round.townships.values_list("township_id", flat=True))
     added = RoundTownship.objects.bulk_create([RoundTownship(round=round, township_id=code) for code in sorted(set(township_codes) - existing)])
+    if added:
+        # Their judgments count (as lacking until a form is submitted) in their counties' verdicts.
+        queue_rollup_on_commit(periods=[round.period], township_codes=[rt.township_id for rt in added])
     return len(added)
 
 

@@ -28,15 +28,18 @@ def validate_point(point: dict) -> None:
 
 
 @transaction.atomic
-def load_framework(*, path: Path = DEFAULT_FRAMEWORK) -> Framework:
-    """Create the version in the file, or update it in place while no round uses it."""
-    doc = json.loads(Path(path).read_text(encoding="utf-8"))
+def load_framework(*, path: Path = DEFAULT_FRAMEWORK, document: dict | None = None) -> Framework:
+    """Create the version in the file (or `document`), or update it in place while no round uses
+    it; either way every year's results are recomputed once the transaction commits (the version
+    in force for a year may have changed; a round keeps the version it names)."""
+    doc = document if document is not None else json.loads(Path(path).read_text(encoding="utf-8"))
     framework, created = Framework.objects.get_or_create(
         version=doc["version"], defaults={"name": doc["name"], "source_document": doc["source_document"]}
     )
     if not created and framework.frozen:
         return framework  # a frozen version never changes; a new one needs a new version string
     framework.name, framework.source_document = doc["name"], doc["source_document"]
+    framework.applies_from = int(doc.get("applies_from", 2021))
     framework.save()
     framework.targets.all().delete()
     for t in doc["targets"]:
@@ -46,13 +49,18 @@ def load_framework(*, path: Path = DEFAULT_FRAMEWORK) -> Framework:
             validate_point(p)
             points.append(ObservationPoint(target=target, order=order, **p))
         ObservationPoint.objects.bulk_create(points)
+    _results_follow()
     return framework
 
 
 @transaction.atomic
-def copy_framework(*, framework: Framework, version: str) -> Framework:
-    """A new, editable version of a (frozen) framework."""
-    new = Framework.objects.create(version=version, name=framework.name, source_document=framework.source_document)
+def copy_framework(*, framework: Framework, version: str, applies_from: int | None = None) -> Framework:
+    """A new, editable version of a (frozen) framework, in force from `applies_from` (by default
+    the same year as the original, which it then replaces for results without a round)."""
+    new = Framework.objects.create(
+        version=version, name=framework.name, source_document=framework.source_document,
+        applies_from=framework.applies_from if applies_from is None else applies_from,
+    )
     for target in framework.targets.prefetch_related("points"):
         points = list(target.points.all())
         target.pk, target.framework = None, new
@@ -60,4 +68,11 @@ def copy_framework(*, framework: Framework, version: str) -> Framework:
         for p in points:
             p.pk, p.target = None, target
         ObservationPoint.objects.bulk_create(points)
+    _results_follow()
     return new
+
+
+def _results_follow() -> None:
+    from evaluation.services.rollup_jobs import queue_framework_rollup_on_commit
+
+    queue_framework_rollup_on_commit()

@@ -2,15 +2,18 @@
 to provincial staff; the nightly run holds a lock so two never overlap (RapidPro's cron_task)."""
 from __future__ import annotations
 
+import contextvars
+from contextlib import contextmanager
+
 from celery import current_app
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from core.queueing import enqueue
 from core.results_version import one_bump_at_the_end
-from evaluation.models import AreaCountsDue, RollupJob, RollupUnit
-from evaluation.rollup import county_codes, current_framework, refresh_statistics, rollup_county, rollup_judgments, rollup_levels
+from evaluation.models import AreaCountsDue, Framework, RollupJob, RollupUnit
+from evaluation.rollup import counties_holding, county_codes, held_periods, periods_reading, refresh_statistics, rollup_county, rollup_judgments, rollup_levels
 
 # Queued by name: the tasks module imports this one, never the other way round.
 COUNTY_TASK = "evaluation.tasks.rollup_county_task"
@@ -30,21 +33,39 @@ def current_period() -> int:
     return today.year if today.month >= 9 else today.year - 1
 
 
-def run_county_unit(*, period: int, county: str, job_id: int | None, judgments_only: bool = False) -> str:
-    framework = current_framework()
-    if framework is None:
+def _as_periods(periods) -> list[int]:
+    # A task queued before periods became a list (a kept DeferredTask, a redelivery) names one.
+    return sorted({int(p) for p in (periods if isinstance(periods, (list, tuple)) else [periods])})
+
+
+def _lock_county(county: str) -> None:
+    """Two recomputations of one county wait for each other: one that read a year before the
+    other wrote it would otherwise write stale previous values over fresh ones. (SQLite
+    serialises writers anyway.)"""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [0x5A5A, int(county[:6].ljust(6, "0"))])
+
+
+def run_county_unit(*, periods, county: str, job_id: int | None, judgments_only: bool = False) -> str:
+    """One county for the given school years, oldest first, in one transaction: a later year's
+    previous values and trend verdicts read the year before, as it is now."""
+    if not Framework.objects.exists():
         return "no framework"
     with transaction.atomic(), one_bump_at_the_end():
-        if judgments_only:
-            rollup_judgments(framework=framework, period=period, county=county)
-        else:
-            rollup_county(framework=framework, period=period, county=county)
-        if job_id is None:
-            # A change (an upload, a form): the areas above are counted by one task for every
-            # county that changed meanwhile (see AreaCountsDue).
-            owe_area_counts(period=period, county=county)
-        else:
-            rollup_levels(period=period, prefix=county)
+        _lock_county(county)
+        for period in _as_periods(periods):
+            if judgments_only:
+                rollup_judgments(period=period, county=county)
+            else:
+                rollup_county(period=period, county=county)
+            if job_id is None:
+                # A change (an upload, a form): the areas above are counted by one task for every
+                # county that changed meanwhile (see AreaCountsDue).
+                owe_area_counts(period=period, county=county)
+            else:
+                rollup_levels(period=period, prefix=county)
+        if job_id is not None:
             RollupUnit.objects.bulk_create([RollupUnit(job_id=job_id, county=county)], ignore_conflicts=True)
     if job_id is not None:
         _maybe_finish(job_id)
@@ -72,18 +93,56 @@ def owe_area_counts(*, period: int, county: str, now=None) -> None:
         _queue_area_counts(period=period, province=province, after_s=AREA_COUNTS_QUIET_S)
 
 
+_held_back: contextvars.ContextVar[bool] = contextvars.ContextVar("rollup_held_back", default=False)
+
+
+@contextmanager
+def recomputation_held_back():
+    """For a bulk load that recomputes every year itself when it is done (the demo, the bench):
+    the recomputations its steps would queue one by one are not queued."""
+    token = _held_back.set(True)
+    try:
+        yield
+    finally:
+        _held_back.reset(token)
+
+
 def queue_rollup(*, periods, township_codes, judgments_only: bool = False) -> None:
-    """After a commit: recompute the counties of the affected 乡镇 (one task each); kept for
-    later if the broker is down (the change itself has been saved). `judgments_only`: only
-    inspectors' forms changed, not school or township data."""
-    for period in sorted(set(periods)):
-        for county in sorted({code[:6] for code in township_codes}):
-            enqueue(COUNTY_TASK, period, county, None, judgments_only)
+    """After a commit: recompute the counties of the affected 乡镇 (one task each) for the given
+    school years and — unless only inspectors' forms changed, which no other year reads — every
+    later year held, whose previous values and trend verdicts read them. Kept for later if the
+    broker is down (the change itself has been saved)."""
+    if _held_back.get():
+        return
+    years = sorted(set(periods)) if judgments_only else periods_reading(periods)
+    if not years:
+        return
+    for county in sorted({code[:6] for code in township_codes}):
+        enqueue(COUNTY_TASK, years, county, None, judgments_only)
 
 
 def queue_rollup_on_commit(*, periods, township_codes, judgments_only: bool = False) -> None:
     periods, township_codes = list(periods), list(township_codes)
     transaction.on_commit(lambda: queue_rollup(periods=periods, township_codes=township_codes, judgments_only=judgments_only))
+
+
+def queue_years_from_on_commit(township_codes, from_period: int | None = None) -> None:
+    """After a commit: the 乡镇's counties for every year held from `from_period` on (None: all),
+    the years read when the task is queued, so a year added meanwhile is not missed."""
+    codes = list(township_codes)
+
+    def queue():
+        years = [p for p in held_periods() if from_period is None or p >= from_period]
+        queue_rollup(periods=years, township_codes=codes)
+
+    transaction.on_commit(queue)
+
+
+def queue_framework_rollup_on_commit(*, province: str = "37") -> None:
+    """A framework version appeared or changed: every year held may be judged otherwise now (the
+    version in force changed; a round's version never does), in every county that holds facts
+    or results."""
+    transaction.on_commit(lambda: queue_rollup(periods=held_periods(), township_codes=counties_holding(province)))
 
 
 def _queue_area_counts(*, period: int, province: str, after_s: float) -> None:
@@ -123,17 +182,22 @@ def _maybe_finish(job_id: int) -> None:
         job.save()
 
 
-def start_job(*, period: int, prefix: str = "37", kind: str = "full") -> RollupJob:
-    """A full recomputation split into one task per county (short units: a lost one costs little)."""
+def start_job(*, periods, prefix: str = "37", kind: str = "full") -> RollupJob:
+    """A full recomputation split into one task per county (short units: a lost one costs little),
+    each computing the given school years oldest first."""
+    periods = _as_periods(periods)
     counties = county_codes(prefix) or [prefix]
     refresh_statistics()
-    job = RollupJob.objects.create(kind=kind, period=period, prefix=prefix, units_total=len(counties))
-    transaction.on_commit(lambda: [enqueue(COUNTY_TASK, period, c, job.pk) for c in counties])
+    job = RollupJob.objects.create(kind=kind, period=periods[-1], periods=periods, prefix=prefix, units_total=len(counties))
+    transaction.on_commit(lambda: [enqueue(COUNTY_TASK, periods, c, job.pk) for c in counties])
     return job
 
 
 def start_nightly() -> RollupJob | None:
+    """Every school year held, not only the current one: a correction of any year, and whatever
+    reached the tables around the services, is caught by the next night. At a province's scale
+    a year costs seconds, so every year is cheaper than tracking which changed."""
     # cache.add is atomic on Redis: only one run gets the lock; it expires if a run dies.
     if not cache.add(NIGHTLY_LOCK, timezone.now().isoformat(), NIGHTLY_LOCK_SECONDS):
         return None
-    return start_job(period=current_period(), kind="nightly")
+    return start_job(periods=held_periods() or [current_period()], kind="nightly")

@@ -83,7 +83,7 @@ def area_dashboard(f: Filters) -> dict:
         ],
         "scorecard": scorecard(total),
         "trend": trend(f),
-        "targets": target_names(),
+        "targets": target_names(f.framework),
     }
 
 

@@ -3,6 +3,7 @@ once), school year, round, population and stage, and the labels the filters show
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.conf import settings
 from django.db.models import Subquery
@@ -50,6 +51,28 @@ class Filters:
     def round(self) -> Round | None:
         return next((r for r in self.rounds if r.pk == self.round_key), None)
 
+    @cached_property
+    def framework(self):
+        """The version the figures on screen are judged by: the round's own, or for school data
+        alone the version in force for the year."""
+        from evaluation.rollup import framework_for_period
+
+        chosen = self.round
+        if chosen is not None:
+            return chosen.framework
+        return framework_for_period(self.period) if self.period is not None else None
+
+    @cached_property
+    def previous_framework(self):
+        """Last year's version, when it is another one: "last year" and "change" then compare
+        figures judged by two versions, and the page says so."""
+        from evaluation.rollup import framework_for_period
+
+        if self.period is None or self.framework is None:
+            return None
+        before = framework_for_period(self.period - 1)
+        return before if before is not None and before.pk != self.framework.pk else None
+
 
 def _int(value, default=None):
     try:
@@ -80,7 +103,7 @@ def parse_filters(params, jurisdiction: Jurisdiction, *, area_code: str | None =
     period = _int(params.get("period"))
     if period not in periods:
         period = periods[-1] if periods else None
-    rounds = list(Round.objects.filter(period__in=periods).order_by("period", "id")) if periods else []
+    rounds = list(Round.objects.filter(period__in=periods).select_related("framework").order_by("period", "id")) if periods else []
     in_period = [r for r in rounds if r.period == period]
     round_key = _int(params.get("round"))
     if round_key != 0 and round_key not in {r.pk for r in in_period}:
@@ -98,10 +121,12 @@ def parse_filters(params, jurisdiction: Jurisdiction, *, area_code: str | None =
 
 
 
-def target_names() -> list[tuple[int, str]]:
-    """The current framework's seven targets, in one query (the framework as a subquery)."""
+def target_names(framework=None) -> list[tuple[int, str]]:
+    """The seven targets of a framework version (by default the newest), in one query."""
     from evaluation.models import Framework
 
+    if framework is not None:
+        return list(Target.objects.filter(framework=framework).order_by("number").values_list("number", "name"))
     latest = Framework.objects.order_by("-created_at", "-id").values("pk")[:1]
     return list(Target.objects.filter(framework_id__in=Subquery(latest)).order_by("number").values_list("number", "name"))
 

@@ -54,11 +54,13 @@ def county_townships(f: Filters) -> list[TownshipRow]:
     """A county's 乡镇 with each target's verdict (the county dashboard's table)."""
     code = f.area.code
     towns = Division.objects.filter(parent_id=code, level=Level.TOWNSHIP, kind__in=PROGRAMME_KINDS).order_by("code")
+    # Pilots of the year on screen: a withdrawn pilot no longer counts from its year of withdrawal.
+    pilots = PilotTownship.objects.in_year(f.period) if f.period is not None else PilotTownship.objects.all()
     if f.population == "pilots":
-        towns = towns.filter(Exists(PilotTownship.objects.filter(township_id=OuterRef("code"))))
+        towns = towns.filter(Exists(pilots.filter(township_id=OuterRef("code"))))
     elif f.population.startswith("batch:"):
-        towns = towns.filter(Exists(PilotTownship.objects.filter(township_id=OuterRef("code"), batch_id=_int(f.population[6:]))))
-    batch = PilotTownship.objects.filter(township_id=OuterRef("code")).order_by("batch__year").values("batch__name")[:1]
+        towns = towns.filter(Exists(pilots.filter(township_id=OuterRef("code"), batch_id=_int(f.population[6:]))))
+    batch = pilots.filter(township_id=OuterRef("code")).order_by("batch__year").values("batch__name")[:1]
     has_data = Exists(TownshipYear.objects.filter(township_id=OuterRef("code"), period=f.period))
     rows = {
         c: TownshipRow(code=c, name=n, pilot=p or "", has_township_data=d)
@@ -105,10 +107,11 @@ def township_in(jurisdiction: Jurisdiction, code: str) -> Division:
     """A 乡镇 inside the jurisdiction; outside it is "not found", like a code that does not exist."""
     if not jurisdiction.covers(code):
         raise Http404
-    batch = PilotTownship.objects.filter(township_id=OuterRef("code")).order_by("batch__year").values("batch__name")[:1]
-    year = PilotTownship.objects.filter(township_id=OuterRef("code")).order_by("batch__year").values("batch__year")[:1]
+    entry = PilotTownship.objects.filter(township_id=OuterRef("code")).order_by("batch__year")
     town = (
-        Division.objects.select_related("parent__parent__parent").annotate(pilot_batch=Subquery(batch), pilot_year=Subquery(year))
+        Division.objects.select_related("parent__parent__parent")
+        .annotate(pilot_batch=Subquery(entry.values("batch__name")[:1]), pilot_year=Subquery(entry.values("batch__year")[:1]),
+                  pilot_withdrawn_in=Subquery(entry.values("withdrawn_in")[:1]))
         .filter(code=code, level=Level.TOWNSHIP).first()
     )
     if town is None:
@@ -119,7 +122,9 @@ def township_in(jurisdiction: Jurisdiction, code: str) -> Division:
 def township_page(town: Division, f: Filters) -> dict:
     code = town.code
     results = list(
-        PointResult.objects.filter(division_code=code, period=f.period, round_key__in=[0, f.round_key])
+        # Only the points of the version the figures are judged by: a year a round judges by an
+        # older version also holds the data points of both.
+        PointResult.objects.filter(division_code=code, period=f.period, round_key__in=[0, f.round_key], point__target__framework=f.framework)
         .select_related("point__target")
         .order_by("point__target__number", "point__id", "stage")
     )
@@ -152,5 +157,8 @@ def township_page(town: Division, f: Filters) -> dict:
     return {
         "town": town, "results": results, "targets": targets, "summary": summary if targets else None, "form": form, "judgments": judgments,
         "schools": list(schools), "items": township_items(code),
-        "target_names": dict(target_names()),
+        "target_names": dict(target_names(f.framework)),
+        "framework": f.framework,
+        # Last year's figures beside these were judged by another version (only if there are any).
+        "previous_framework": f.previous_framework if any(r.previous_value is not None for r in results) else None,
     }

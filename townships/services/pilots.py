@@ -17,6 +17,7 @@ from pathlib import Path
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from core import ports
 from townships.models import Division, DivisionAlias, Level, Phase, PilotBatch, PilotTownship
 
 LINE_RE = re.compile(r"^\s*(?P<city>[^:：]+?)\s*[:：]\s*(?P<items>.+?)\s*$")
@@ -226,11 +227,14 @@ def load_pilot_batch(
 
 def add_batch_townships(*, batch: PilotBatch, listed: dict[str, str], phase: str) -> None:
     """Make the batch's townships exactly `listed` (code → name as written), keeping existing phases."""
+    dropped = list(batch.townships.exclude(township_id__in=listed).values_list("township_id", flat=True))
     batch.townships.exclude(township_id__in=listed).delete()
     existing = set(batch.townships.values_list("township_id", flat=True))
-    PilotTownship.objects.bulk_create(
-        [PilotTownship(batch=batch, township_id=code, listed_as=written, phase=phase) for code, written in listed.items() if code not in existing]
-    )
+    added = [code for code in listed if code not in existing]
+    PilotTownship.objects.bulk_create([PilotTownship(batch=batch, township_id=code, listed_as=listed[code], phase=phase) for code in added])
+    # Who is a pilot (and in which phase) is read by the results of every year from the batch's.
+    if dropped or added:
+        ports.facts_changed(township_codes=[*dropped, *added], from_period=batch.year)
 
 
 @transaction.atomic
