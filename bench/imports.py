@@ -2,16 +2,18 @@
 from __future__ import annotations
 
 import io
+import os
 import resource
 import time
-from multiprocessing import get_context
 
 from django.db import connection, connections
 
+from bench.clients import SPAWN, in_django
 from bench.framework import Figure
 from evaluation.imports import columns as c
 from evaluation.imports.service import import_file
 from evaluation.models import ImportStatus, SchoolYear
+from tests.support.live_server import database_url
 from tests.support.sheets import build_school_year_xlsx
 from townships.jurisdiction import Jurisdiction
 from townships.models import Division, Role, School, User
@@ -34,10 +36,10 @@ def _ours(data: bytes) -> None:
     assert run.status == ImportStatus.COMMITTED, (run.status, run.errors[:3], run.message)
 
 
-def _child_peak(data: bytes, queue) -> None:
+def child_peak(data: bytes) -> tuple[float, float]:
+    """In a process of its own (bench/clients.py's `in_django`), so its peak memory is the import's."""
     from portal.celery import app
 
-    connections.close_all()
     # As in production, the upload ends when its downstream work (the roll-up) is queued for the
     # workers, not when it has run: queue on the in-memory broker instead of running eagerly.
     if app.conf.broker_url.startswith("memory://"):
@@ -45,7 +47,8 @@ def _child_peak(data: bytes, queue) -> None:
     started = time.perf_counter()
     _ours(data)
     elapsed = time.perf_counter() - started
-    queue.put((elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+    connections.close_all()
+    return elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _wipe_years() -> None:
@@ -98,18 +101,28 @@ def _ensure_data(scale: str) -> None:
         load_demo_schools(villages_per_township=24)
 
 
+def _in_child(target: str, *args):
+    queue = SPAWN.Queue()
+    settings_module = os.environ.get("DJANGO_SETTINGS_MODULE", "portal.settings.local")
+    proc = SPAWN.Process(target=in_django, args=(settings_module, database_url(), target, args, queue))
+    proc.start()
+    try:
+        state, result = queue.get(timeout=900)
+    finally:
+        proc.join(timeout=60)
+        if proc.is_alive():
+            proc.kill()
+    if state != "ok":
+        raise RuntimeError(f"{target} in a child process: {result}")
+    return result
+
+
 def import_figures(scale: str) -> list[Figure]:
     _ensure_data(scale)
     data = build_school_year_xlsx(rows=ROWS, period=PERIOD)
     _wipe_years()
     # Ours, in a fresh process so its peak memory is its own.
-    ctx = get_context("fork")
-    queue = ctx.Queue()
-    connections.close_all()
-    proc = ctx.Process(target=_child_peak, args=(data, queue))
-    proc.start()
-    ours_s, peak_mb = queue.get(timeout=600)
-    proc.join()
+    ours_s, peak_mb = _in_child("bench.imports:child_peak", data)
     assert SchoolYear.objects.filter(period=PERIOD).count() == ROWS
     _wipe_years()
     started = time.perf_counter()

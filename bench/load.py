@@ -24,7 +24,7 @@ import time
 from django.db import connection
 
 from bench.dashboard_data import prepare_shandong
-from bench.framework import Figure
+from bench.framework import Figure, GroupFailed
 from tests.support.live_server import Server, Worker
 from tests.support.load import THINK_S, Answers, browsing_users, inspect, inspector_forms, peak, percentile, request, rolled_up, submissions
 
@@ -82,11 +82,9 @@ def load_figures(scale: str) -> list[Figure]:
         _print(f"  {page:<32} {len(window):5d} pages p50 {_ms(window, .5):8.1f} ms p95 {_ms(window, .95):8.1f} ms")
     _print(f"save {len(save_ms)} p50 {_ms(save_ms, .5):.1f} p95 {_ms(save_ms, .95):.1f} ms; submit {len(submit_ms)} p50 {_ms(submit_ms, .5):.1f} p95 {_ms(submit_ms, .95):.1f} ms")
     _print(f"database: {held}; rolled up {done}/{len(form_ids)}")
-    if errors or held["lost"] or held["duplicated"] or held["events"] != len(form_ids) or held["audits"] != len(form_ids) or done != len(form_ids):
-        raise RuntimeError(f"load: {len(errors)} errors, {held}, rolled up {done}/{len(form_ids)}")
     alone_browse, alone_submit = alone.latencies["browse"], alone.latencies["submit"] + alone.latencies["save"]
     label = f"{BROWSERS} users + {INSPECTORS} inspectors, {DURATION_S:g} s"
-    return [
+    figures = [
         Figure("load.browse_p50_ms", _ms(browse_ms, .5), "ms", _ms(alone_browse, .5), "same pages, one user alone; " + label),
         Figure("load.browse_p95_ms", _ms(browse_ms, .95), "ms", _ms(alone_browse, .95), "same pages, one user alone; " + label),
         Figure("load.save_submit_p50_ms", _ms(save_ms + submit_ms, .5), "ms", _ms(alone_submit, .5), f"one inspector alone; {INSPECTORS} saving, then double-submitting at once"),
@@ -97,3 +95,6 @@ def load_figures(scale: str) -> list[Figure]:
         Figure("load.submissions_duplicated", held["duplicated"], "forms", None, f"submit events {held['events']}, audit records {held['audits']} for {len(form_ids)} forms; target 0"),
         Figure("load.rolled_up", done, "townships", None, f"of {len(form_ids)} submitted, judgments in the results within {ROLLUP_WAIT_S} s"),
     ]
+    if errors or held["lost"] or held["duplicated"] or held["events"] != len(form_ids) or held["audits"] != len(form_ids) or done != len(form_ids):
+        raise GroupFailed(f"load: {len(errors)} errors, {held}, rolled up {done}/{len(form_ids)}", figures)
+    return figures
