@@ -21,6 +21,9 @@ class Command(BaseCommand):
         if db["ENGINE"].endswith("sqlite3"):
             # A file, not the in-memory default, so SQLite figures include real writes.
             db.setdefault("TEST", {})["NAME"] = str(settings.VAR_DIR / "bench.sqlite3")
+        elif not db.get("TEST", {}).get("NAME"):
+            # Beside the named database, never the test_… one a test run may be using meanwhile.
+            db.setdefault("TEST", {})["NAME"] = f"{db['NAME']}_bench"
         old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
         try:
             self.stdout.write(f"bench: {connection.vendor} database, scale {scale}")
