@@ -15,17 +15,15 @@ same pages, at each scale.
 """
 from __future__ import annotations
 
-import http.client
 import statistics
-import threading
 import time
-from multiprocessing import get_context
 
 from django.conf import settings
-from django.db import connection, connections
+from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from bench.clients import SPAWN, http_clients
 from bench.dashboard_data import NATIONAL_NOTE, TOWNSHIP, prepare_national, prepare_shandong
 from bench.framework import Figure
 from tests.support.live_server import Server, logged_in_client
@@ -65,51 +63,12 @@ def queries_per_page(client: Client) -> dict[str, int]:
 # --- load ------------------------------------------------------------------------------------
 
 
-def _client_process(port: int, path: str, cookie: str, start_at: float, measure_from: float, stop_at: float, queue) -> None:
-    """THREADS closed-loop clients; a process per group of threads so one GIL does not pace them all."""
-    results: list[tuple[float, float, int]] = []
-    lock = threading.Lock()
-
-    def loop():
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        mine = []
-        while time.time() < start_at:
-            time.sleep(0.001)
-        while True:
-            sent = time.time()
-            if sent >= stop_at:
-                break
-            t0 = time.perf_counter()
-            try:
-                conn.request("GET", path, headers={"Cookie": cookie})
-                response = conn.getresponse()
-                response.read()
-                status = response.status
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                status = 0
-            mine.append((sent, time.perf_counter() - t0, status))
-        conn.close()
-        with lock:
-            results.extend(mine)
-
-    threads = [threading.Thread(target=loop) for _ in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    # Only requests sent inside the window and answered before it closed count.
-    window = [(lat, status) for sent, lat, status in results if sent >= measure_from and sent + lat <= stop_at]
-    queue.put(window)
-
-
 def load(port: int, path: str, cookie: str) -> dict:
-    ctx = get_context("fork")
-    queue = ctx.Queue()
-    start_at = time.time() + 0.5
+    # Spawned, not forked: a fresh interpreter inherits nothing an earlier group left behind.
+    queue = SPAWN.Queue()
+    start_at = time.time() + 3.0  # a spawned interpreter takes about a second to start
     measure_from, stop_at = start_at + WARMUP_S, start_at + WARMUP_S + MEASURE_S
-    connections.close_all()  # the children must not share this process's database socket
-    procs = [ctx.Process(target=_client_process, args=(port, path, cookie, start_at, measure_from, stop_at, queue)) for _ in range(PROCESSES)]
+    procs = [SPAWN.Process(target=http_clients, args=(port, path, cookie, THREADS, start_at, measure_from, stop_at, queue)) for _ in range(PROCESSES)]
     for p in procs:
         p.start()
     window = [item for _ in procs for item in queue.get(timeout=WARMUP_S + MEASURE_S + 120)]

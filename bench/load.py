@@ -18,19 +18,21 @@ PostgreSQL only: many processes write at once.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import time
 
 from django.db import connection
 
 from bench.dashboard_data import prepare_shandong
-from bench.framework import Figure
+from bench.framework import Figure, GroupFailed
 from tests.support.live_server import Server, Worker
 from tests.support.load import THINK_S, Answers, browsing_users, inspect, inspector_forms, peak, percentile, request, rolled_up, submissions
 
 INSPECTORS, BROWSERS = 50, 100
 DURATION_S, SAVE_AT_S, SUBMIT_AT_S = 60.0, 15.0, 25.0
 ROLLUP_WAIT_S = 180
+SAVES_ALONE = 20
 
 
 def _print(line: str) -> None:
@@ -39,6 +41,23 @@ def _print(line: str) -> None:
 
 def _ms(values: list[float], q: float) -> float:
     return percentile(values, q) * 1000 if values else float("nan")
+
+
+def _saves_alone(port: int, cookie: str, form_id: int, answers: Answers, times: int = SAVES_ALONE) -> None:
+    """One inspector alone autosaving a comment, as the page does while they type: the save's
+    own cost, with nothing else on the server."""
+    status, body, _ = request(port, "GET", f"/api/forms/{form_id}/", cookie)
+    if status != 200:
+        answers.errors.append(f"alone open {form_id}: {status}")
+        return
+    form = json.loads(body)
+    version, point = form["version"], form["judgments"][0]["point"]
+    for i in range(times):
+        status, body, seconds = request(port, "POST", f"/api/forms/{form_id}/save/", cookie, {"version": version, "answers": {point: {"comment": f"第{i}次保存"}}})
+        answers.add("save_alone", seconds, None if status == 200 else f"alone save {form_id}: {status} {body[:160]}")
+        if status != 200:
+            return
+        version = json.loads(body)["version"]
 
 
 def load_figures(scale: str) -> list[Figure]:
@@ -61,6 +80,7 @@ def load_figures(scale: str) -> list[Figure]:
                     for path in p:
                         status, body, seconds = request(server.port, "GET", path, c)
                         alone.add("browse", seconds, None if status == 200 else f"alone GET {path}: {status}")
+            _saves_alone(server.port, *alone_inspector, alone)
             now = time.time()
             inspect(server.port, alone_inspector[0], alone_inspector[1], now, now, alone)
             _print(f"{INSPECTORS} inspectors and {BROWSERS} users for {DURATION_S:g} s (think {THINK_S[0]:g}–{THINK_S[1]:g} s); saves at {SAVE_AT_S:g} s, double submits at {SUBMIT_AT_S:g} s")
@@ -82,18 +102,22 @@ def load_figures(scale: str) -> list[Figure]:
         _print(f"  {page:<32} {len(window):5d} pages p50 {_ms(window, .5):8.1f} ms p95 {_ms(window, .95):8.1f} ms")
     _print(f"save {len(save_ms)} p50 {_ms(save_ms, .5):.1f} p95 {_ms(save_ms, .95):.1f} ms; submit {len(submit_ms)} p50 {_ms(submit_ms, .5):.1f} p95 {_ms(submit_ms, .95):.1f} ms")
     _print(f"database: {held}; rolled up {done}/{len(form_ids)}")
-    if errors or held["lost"] or held["duplicated"] or held["events"] != len(form_ids) or held["audits"] != len(form_ids) or done != len(form_ids):
-        raise RuntimeError(f"load: {len(errors)} errors, {held}, rolled up {done}/{len(form_ids)}")
     alone_browse, alone_submit = alone.latencies["browse"], alone.latencies["submit"] + alone.latencies["save"]
     label = f"{BROWSERS} users + {INSPECTORS} inspectors, {DURATION_S:g} s"
-    return [
+    figures = [
         Figure("load.browse_p50_ms", _ms(browse_ms, .5), "ms", _ms(alone_browse, .5), "same pages, one user alone; " + label),
         Figure("load.browse_p95_ms", _ms(browse_ms, .95), "ms", _ms(alone_browse, .95), "same pages, one user alone; " + label),
         Figure("load.save_submit_p50_ms", _ms(save_ms + submit_ms, .5), "ms", _ms(alone_submit, .5), f"one inspector alone; {INSPECTORS} saving, then double-submitting at once"),
         Figure("load.save_submit_p95_ms", _ms(save_ms + submit_ms, .95), "ms", _ms(alone_submit, .95), f"one inspector alone; {INSPECTORS} saving, then double-submitting at once"),
+        Figure("load.save_alone_p50_ms", _ms(alone.latencies.get("save_alone", []), .5), "ms", None,
+               f"one inspector alone autosaving a comment {SAVES_ALONE} times over HTTP (p95 {_ms(alone.latencies.get('save_alone', []), .95):.1f} ms); target ≤ 20"),
+        Figure("load.browse_p95_vs_alone", _ms(browse_ms, .95) / _ms(alone_browse, .95), "×", None, "browse p95 under load ÷ alone; target ≤ 4"),
         Figure("load.pages_served", len(browse_ms), "pages", None, f"{len(browse_ms) / DURATION_S:.1f} pages/s from {BROWSERS} users"),
         Figure("load.errors", len(errors), "answers", None, "anything but 200 (and one 409 per double submit); target 0"),
         Figure("load.submissions_lost", held["lost"], "forms", None, f"of {len(form_ids)}; target 0"),
         Figure("load.submissions_duplicated", held["duplicated"], "forms", None, f"submit events {held['events']}, audit records {held['audits']} for {len(form_ids)} forms; target 0"),
         Figure("load.rolled_up", done, "townships", None, f"of {len(form_ids)} submitted, judgments in the results within {ROLLUP_WAIT_S} s"),
     ]
+    if errors or held["lost"] or held["duplicated"] or held["events"] != len(form_ids) or held["audits"] != len(form_ids) or done != len(form_ids):
+        raise GroupFailed(f"load: {len(errors)} errors, {held}, rolled up {done}/{len(form_ids)}", figures)
+    return figures

@@ -1,6 +1,7 @@
 """API for the framework (read), rounds, assignments, forms (draft, submit, return) and evidence —
 for a future mobile client; scoped by the same jurisdiction rule (inspectors: their assignments)."""
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser, MultiPartParser
@@ -98,6 +99,17 @@ class SaveSerializer(serializers.Serializer):
     answers = serializers.DictField(child=serializers.DictField(child=serializers.CharField(allow_blank=True)))
 
 
+class SavedSerializer(serializers.Serializer):
+    """What a save or submit answers: the form's new state, not the whole form again (the client
+    has it; re-rendering it would cost more than the write)."""
+
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    version = serializers.IntegerField()
+    updated_at = serializers.DateTimeField()
+    submitted_at = serializers.DateTimeField(allow_null=True)
+
+
 class SubmitSerializer(serializers.Serializer):
     version = serializers.IntegerField()
 
@@ -117,31 +129,36 @@ class FormViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     parser_classes = [JSONParser, MultiPartParser]
 
     def get_queryset(self):
-        return forms_for(user=self.request.user, jurisdiction=jurisdiction_for(self.request)).prefetch_related(
-            "judgments__point", "judgments__evidence"
-        )
+        forms = forms_for(user=self.request.user, jurisdiction=jurisdiction_for(self.request))
+        if self.action in ("save", "submit"):
+            return forms  # the write reads what it needs itself
+        return forms.prefetch_related("judgments__point", "judgments__evidence")
 
-    def _do(self, fn, **kwargs):
+    def _do(self, fn, *, whole: bool = True, **kwargs):
         try:
             form = fn(**kwargs)
         except FormRefused as e:
             return Response({"detail": e.message}, status=status.HTTP_409_CONFLICT)
+        if not whole:
+            return Response(SavedSerializer(form).data)
         return Response(FormSerializer(self.get_queryset().get(pk=form.pk)).data)
 
+    @extend_schema(request=SaveSerializer, responses=SavedSerializer)
     @action(detail=True, methods=["post"], serializer_class=SaveSerializer)
     def save(self, request, pk=None):
         """Save a draft made from `version`; a stale version is refused (409) saying what changed."""
         form = self.get_object()
         data = SaveSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return self._do(save_draft, form=form, user=request.user, version=data.validated_data["version"], answers=data.validated_data["answers"])
+        return self._do(save_draft, whole=False, form=form, user=request.user, version=data.validated_data["version"], answers=data.validated_data["answers"])
 
+    @extend_schema(request=SubmitSerializer, responses=SavedSerializer)
     @action(detail=True, methods=["post"], serializer_class=SubmitSerializer)
     def submit(self, request, pk=None):
         form = self.get_object()
         data = SubmitSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return self._do(submit_form, form=form, user=request.user, version=data.validated_data["version"])
+        return self._do(submit_form, whole=False, form=form, user=request.user, version=data.validated_data["version"])
 
     @action(detail=True, methods=["post"], serializer_class=ReturnSerializer, url_path="return")
     def return_(self, request, pk=None):

@@ -58,3 +58,51 @@ def test_a_saved_draft_changes_no_token_and_a_submitted_form_changes_its_own_are
     rollup_judgments(period=2024, county="370881")  # what the queued county task does first
     after = tokens()
     assert {code for code in after if after[code] != before.get(code)} == {"37", "3708", "370881"}
+
+
+@pytest.fixture
+def rolled_up(world):
+    """Every area of the province rolled up and holding a token, as a running portal's are."""
+    from evaluation.rollup import rollup_all
+
+    framework = load_framework()
+    rollup_all(period=2024, prefix="37")
+    return framework
+
+
+def _changed(before: dict) -> set[str]:
+    after = tokens()
+    return {code for code in after if after[code] != before.get(code)}
+
+
+def test_a_committed_upload_renews_only_its_county_city_and_province_after_every_queued_task(world, rolled_up, django_capture_on_commit_callbacks):
+    from evaluation.models import AreaResult, ImportStatus
+    from tests import import_files as f
+    from tests.test_imports import upload
+
+    before = tokens()
+    assert len(before) > 100  # every county and city of the province has a token
+    counts_before = AreaResult.objects.get(division_code="370881", period=2024, round_key=0, population="all", stage="all", target_number=1).computed_at
+    with django_capture_on_commit_callbacks(execute=True):
+        run = upload(world.user("county_370881"), f.school_year_xlsx())
+    assert run.status == ImportStatus.COMMITTED, run.errors
+    # The county task and the province-wide area count both ran, and only these areas changed.
+    assert AreaResult.objects.filter(division_code="370881", period=2024).exclude(computed_at=counts_before).exists()
+    assert _changed(before) == {"37", "3708", "370881"}
+
+
+def test_a_submitted_form_renews_only_its_areas_after_every_queued_task(world, rolled_up, django_capture_on_commit_callbacks):
+    rnd = create_round(name="2024年度评估", period=2024, framework=rolled_up, township_codes=["370881109"], created_by=world.user("province"))
+    lead = UserFactory(username="lead_rv2", role=Role.INSPECTOR, unit_id="37")
+    form = assign_team(round=rnd, township_code="370881109", inspectors=[lead], lead=lead)
+    answers = {j.point.code: {"level": "attained", "comment": "现场查看"} for j in form.judgments.select_related("point")}
+    with django_capture_on_commit_callbacks(execute=True):
+        form = save_draft(form=form, user=lead, version=form.version, answers=answers)
+    from evaluation.rollup import rollup_all
+
+    rollup_all(period=2024, prefix="37")  # the round's verdicts everywhere, as its creation queued
+    before = tokens()
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        submit_form(form=form, user=lead, version=form.version)
+    assert queued
+    assert _changed(before) == {"37", "3708", "370881"}

@@ -10,7 +10,11 @@ from .framework import ObservationPoint
 
 class PointResult(models.Model):
     division_code = models.CharField(max_length=12)
-    point = models.ForeignKey(ObservationPoint, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # No constraint in the database: the roll-up writes tens of thousands of rows per province in
+    # one statement, and the deferred check of each row's point cost about a quarter of the write
+    # at its commit. Only the roll-up writes here, with ids from the framework; deleting a point
+    # still deletes its results (Django's cascade), and integrity_check finds any row without one.
+    point = models.ForeignKey(ObservationPoint, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
     previous_value = models.DecimalField(max_digits=20, decimal_places=6, null=True)
     period = models.PositiveSmallIntegerField()
     # 0 when no round is involved (points computed from data alone).

@@ -8,10 +8,11 @@ import math
 from django.conf import settings
 from django.db import connection, transaction
 
+from core.results_version import results_changed
 from evaluation.vocabulary import EvaluationStage
 
 from . import words as w
-from .scope import announce_changed, frameworks_by_round, prefix_range, tune
+from .scope import frameworks_by_round, prefix_range, tune
 from .verdicts import point_map
 
 AREA_UPSERT = """
@@ -146,6 +147,7 @@ def rollup_levels(*, period: int, prefix: str) -> None:
     stale_sql = AREA_STALE_SQL.format(areas=" OR ".join(
         f"(LENGTH(division_code) = %(w{i})s AND division_code >= %(lo{i})s AND division_code < %(hi{i})s)" for i in range(len(levels))))
     town_targets = {}
+    changed: set[str] = set()
     with connection.cursor() as cursor:
         tune(cursor)
         for round_key, framework in frameworks_by_round(period).items():
@@ -168,12 +170,18 @@ def rollup_levels(*, period: int, prefix: str) -> None:
                 # Joined with itself: estimates from the fresh table's size alone nest the loops.
                 cursor.execute("ANALYZE rollup_ts")
             cursor.execute(stage_sql, {**base, **prefix_range(widest), **level_params})
-            cursor.execute(stale_sql, {**base, **level_params})
-            cursor.execute(AREA_WRITE_SQL, base)
+            # The areas whose counts the statements delete or rewrite are the ones whose pages change.
+            cursor.execute(stale_sql + " RETURNING division_code", {**base, **level_params})
+            changed.update(row[0] for row in cursor.fetchall())
+            cursor.execute(AREA_WRITE_SQL + " RETURNING division_code", base)
+            changed.update(row[0] for row in cursor.fetchall())
             cursor.execute("DROP TABLE rollup_area_new")
             cursor.execute("DROP TABLE rollup_tt")
             cursor.execute("DROP TABLE rollup_ts")
-    announce_changed(prefix)
+    # New tokens for the areas whose counts changed (and those above them) only: a province-wide
+    # count after one county changed renews that county's, its city's and the province's pages,
+    # not every county's. Their other results were announced by the roll-up that changed them.
+    results_changed(codes=changed)
 
 
 def scorecard(*, period: int, round_key: int = 0, province: str = "37") -> dict:

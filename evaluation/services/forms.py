@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -115,15 +115,30 @@ def _assignment(form: InspectionForm, user) -> Assignment | None:
     return Assignment.objects.filter(round_id=form.round_id, township_id=form.township_id, inspector=user).first()
 
 
+def _locked_form(form: InspectionForm, user) -> InspectionForm:
+    """The form locked for the write, with its round and the user's place in its team, in one
+    round trip: `assigned` (any member) and `leads` (the lead)."""
+    team = Assignment.objects.filter(round_id=OuterRef("round_id"), township_id=OuterRef("township_id"), inspector=user)
+    return (
+        InspectionForm.objects.select_for_update(of=("self",)).select_related("round")
+        .annotate(assigned=Exists(team), leads=Exists(team.filter(is_lead=True)))
+        .get(pk=form.pk)
+    )
+
+
 @transaction.atomic
 def save_draft(*, form: InspectionForm, user, version: int, answers: dict[str, dict]) -> InspectionForm:
     """Save judgments {point code: {"level": …, "comment": …}} made from form `version`.
 
     A save from an older version is refused, saying what changed meanwhile, so two tabs or a
-    double click never overwrite each other's work.
+    double click never overwrite each other's work. A draft changes no result: no roll-up is
+    queued and no page's results token changes (township pages show a team's judgments once
+    the lead has submitted). The least a write needs: the form with the version and the right
+    to write it, the lock port, the judgments; then the changed judgments, their log, the audit
+    row and the new version.
     """
-    form = InspectionForm.objects.select_for_update().get(pk=form.pk)
-    if _assignment(form, user) is None:
+    form = _locked_form(form, user)
+    if not form.assigned:
         raise FormRefused(_("You are not assigned to this township."))
     if form.status == FormStatus.SUBMITTED:
         raise FormRefused(_("The form has been submitted and is locked."))
@@ -137,7 +152,7 @@ def save_draft(*, form: InspectionForm, user, version: int, answers: dict[str, d
         )
     judgments = {j.point.code: j for j in form.judgments.select_related("point")}
     new_version = form.version + 1
-    log = []
+    log, changed = [], {}
     for code, answer in answers.items():
         judgment = judgments.get(code)
         if judgment is None:
@@ -151,23 +166,24 @@ def save_draft(*, form: InspectionForm, user, version: int, answers: dict[str, d
             if field in answer and old != value:
                 log.append(FormChange(form=form, point=judgment.point, field=field, old=old, new=value, version=new_version, user=user))
                 setattr(judgment, field, value)
+                changed[judgment.pk] = judgment
     if log:
-        Judgment.objects.bulk_update(judgments.values(), ["level", "comment"])
+        Judgment.objects.bulk_update(changed.values(), ["level", "comment"])
         FormChange.objects.bulk_create(log)
         audit(action="form_change", user=user, target=f"inspection-form:{form.pk}", area=form.township_id,
               detail={f"{c.point.code}.{c.field}": [c.old, c.new] for c in log})
-        InspectionForm.objects.filter(pk=form.pk).update(version=F("version") + 1, updated_at=timezone.now())
-        form.refresh_from_db()
+        # The row is locked to the commit: the new version is known without reading it back.
+        form.version, form.updated_at = new_version, timezone.now()
+        InspectionForm.objects.filter(pk=form.pk).update(version=form.version, updated_at=form.updated_at)
     return form
 
 
 @transaction.atomic
 def submit_form(*, form: InspectionForm, user, version: int) -> InspectionForm:
-    form = InspectionForm.objects.select_for_update().get(pk=form.pk)
-    assignment = _assignment(form, user)
-    if assignment is None:
+    form = _locked_form(form, user)
+    if not form.assigned:
         raise FormRefused(_("You are not assigned to this township."))
-    if not assignment.is_lead:
+    if not form.leads:
         raise FormRefused(_("Only the team lead can submit the team's form."))
     if form.status == FormStatus.SUBMITTED:
         raise FormRefused(_("The form has already been submitted."))
@@ -182,7 +198,7 @@ def submit_form(*, form: InspectionForm, user, version: int) -> InspectionForm:
     form.submitted_at = timezone.now()
     form.submitted_by = user
     form.version += 1
-    form.save()
+    form.save(update_fields=["status", "submitted_at", "submitted_by", "version", "updated_at"])
     FormEvent.objects.create(form=form, action="submit", user=user)
     audit(action="form_submit", user=user, target=f"inspection-form:{form.pk}", area=form.township_id)
     _queue_judgments_rollup(form)

@@ -11,7 +11,7 @@ class Command(BaseCommand):
     help = "Check the database's integrity (after a restore)."
 
     def handle(self, *args, **options):
-        from evaluation.models import AreaResult, SchoolYear
+        from evaluation.models import AreaResult, ObservationPoint, PointResult, SchoolYear
         from security.models import AuditEvent
         from townships.models import Division, School
 
@@ -27,6 +27,9 @@ class Command(BaseCommand):
         moved = SchoolYear.objects.exclude(township_id=F("school__township_id")).count()
         if moved:
             problems.append(f"{moved} 条学校年度数据的乡镇代码与学校不一致")
+        pointless = PointResult.objects.exclude(point_id__in=ObservationPoint.objects.values("pk")).count()
+        if pointless:
+            problems.append(f"{pointless} 条指标结果的观测点不存在")
         orphans = School.objects.exclude(township__code__startswith=F("township__parent_id")).count()
         if orphans:
             problems.append(f"{orphans} 所学校的乡镇不在其上级区划内")
