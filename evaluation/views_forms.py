@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.private_files import private_path
+from evaluation.api_forms import SaveSerializer
 from evaluation.models import Assignment, FormEvent, FormStatus, JudgmentLevel, TownshipYear
 from evaluation.rules import evaluate_township, judge_targets
 from evaluation.selectors import assignments_for, evidence_for, forms_for
@@ -82,10 +83,19 @@ def _answers(post) -> dict:
 def form_save(request, pk):
     form = _form(request, pk)
     is_json = request.content_type == "application/json"
-    payload = json.loads(request.body or "{}") if is_json else None
+    if is_json:
+        # The API's own input check ({version, answers: {code: {level, comment}}}): any other
+        # shape of JSON is a 400 saying so, before anything is read or changed.
+        try:
+            data = SaveSerializer(data=json.loads(request.body or b"{}"))
+            valid = data.is_valid()
+        except ValueError:
+            valid = False
+        if not valid:
+            return JsonResponse({"error": _("The request was malformed.")}, status=400)
     try:
-        version = int(payload["version"] if is_json else request.POST.get("version", "-1"))
-        answers = payload.get("answers", {}) if is_json else _answers(request.POST)
+        version = data.validated_data["version"] if is_json else int(request.POST.get("version", "-1"))
+        answers = data.validated_data["answers"] if is_json else _answers(request.POST)
         form = save_draft(form=form, user=request.user, version=version, answers=answers)
     except (FormRefused, ValueError, KeyError) as e:
         message = getattr(e, "message", _("The request was malformed."))

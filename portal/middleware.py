@@ -23,3 +23,46 @@ class PortalLocaleMiddleware:
         response.headers.setdefault("Content-Language", language)
         translation.deactivate()
         return response
+
+
+class BadParameterMiddleware:
+    """A parameter that `core.params` could not read is the client's mistake: a 400 with the
+    message (JSON under /api/, a page elsewhere), never a server error."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from django.http import JsonResponse
+        from django.shortcuts import render
+
+        from core.params import BadParameter
+
+        if not isinstance(exception, BadParameter):
+            return None
+        if request.path.startswith("/api/"):
+            return JsonResponse({"detail": exception.message}, status=400)
+        return render(request, "portal/bad_request.html", {"message": exception.message}, status=400)
+
+
+class NoStoreMiddleware:
+    """Pages, exports and API answers carry the user's area's data: no browser or proxy may keep
+    them (`Cache-Control: no-store`, via Django's never-cache headers). Static files are not
+    answered here (WhiteNoise or the static view come first, with their own caching); a view
+    that sets Cache-Control itself keeps it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.conf import settings
+        from django.utils.cache import add_never_cache_headers
+
+        response = self.get_response(request)
+        static = settings.STATIC_URL or "/static/"
+        if not request.path.startswith(static) and not response.has_header("Cache-Control"):
+            add_never_cache_headers(response)
+        return response
