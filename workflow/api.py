@@ -194,7 +194,8 @@ class AssessmentViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class StepSerializer(serializers.ModelSerializer):
-    user = serializers.CharField(source="user.username", default=None)
+    # Escalation steps are taken by the daily job, not a person: null, and the schema says so.
+    user = serializers.CharField(source="user.username", default=None, allow_null=True)
 
     class Meta:
         model = RectificationStep

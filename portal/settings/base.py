@@ -99,6 +99,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "security.validators.CharacterClassesValidator", "OPTIONS": {"min_classes": 3}},
+    {"NAME": "security.validators.PasswordHistoryValidator", "OPTIONS": {"remember": 5}},
 ]
 PASSWORD_MAX_AGE_DAYS = 180
 # Forced password change and the second factor (provincial staff, administrators). On here and
