@@ -14,7 +14,7 @@ from core.private_files import private_path
 from evaluation.api_forms import SaveSerializer
 from evaluation.models import Assignment, FormEvent, FormStatus, JudgmentLevel, TownshipYear
 from evaluation.rules import evaluate_township, judge_targets
-from evaluation.selectors import assignments_for, evidence_for, forms_for
+from evaluation.selectors import assignments_for, evidence_for, forms_for, judgments_visible
 from evaluation.services.forms import FormRefused, add_evidence, return_form, save_draft, submit_form
 from townships.jurisdiction import jurisdiction_for
 
@@ -37,7 +37,9 @@ def form_list(request):
 @login_required
 def form_detail(request, pk):
     form = _form(request, pk)
-    judgments = list(form.judgments.select_related("point__target").prefetch_related("evidence").order_by("point__target__number", "point__order"))
+    # A draft is the team's: others in the area see the form's state, not its judgments.
+    shown = judgments_visible(request.user, form)
+    judgments = list(form.judgments.select_related("point__target").prefetch_related("evidence").order_by("point__target__number", "point__order")) if shown else []
     assignment = Assignment.objects.filter(round_id=form.round_id, township_id=form.township_id, inspector=request.user).first()
     points = [p for t in form.round.framework.targets.prefetch_related("points") for p in t.points.all()]
     computed = evaluate_township(points=points, township_code=form.township_id, period=form.round.period)
@@ -63,6 +65,7 @@ def form_detail(request, pk):
             "can_return": form.status == FormStatus.SUBMITTED and request.user.is_provincial,
             "events": FormEvent.objects.filter(form=form).select_related("user"),
             "team": Assignment.objects.filter(round_id=form.round_id, township_id=form.township_id).select_related("inspector"),
+            "draft_hidden": not shown,
             "township_year": TownshipYear.objects.filter(township_id=form.township_id, period=form.round.period).first(),
         },
     )
@@ -166,7 +169,7 @@ def evidence_upload(request, pk, judgment_id):
 
 @login_required
 def evidence_file(request, evidence_id):
-    evidence = get_object_or_404(evidence_for(jurisdiction_for(request)), pk=evidence_id)
+    evidence = get_object_or_404(evidence_for(jurisdiction_for(request), user=request.user), pk=evidence_id)
     path = private_path(evidence.stored_as)
     inline = evidence.content_type in ("image/jpeg", "image/png")
     response = FileResponse(path.open("rb"), content_type=evidence.content_type, as_attachment=not inline, filename=f"evidence-{evidence.pk}{path.suffix}")
