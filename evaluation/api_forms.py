@@ -1,5 +1,6 @@
 """API for the framework (read), rounds, assignments, forms (draft, submit, return) and evidence —
 for a future mobile client; scoped by the same jurisdiction rule (inspectors: their assignments)."""
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -8,7 +9,7 @@ from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from evaluation.models import Assignment, Framework, InspectionForm, Judgment, ObservationPoint, Round, RoundTownship, Target
-from evaluation.selectors import assignments_for, forms_for
+from evaluation.selectors import assignments_for, forms_for, visible_judgments
 from evaluation.services.forms import FormRefused, add_evidence, return_form, save_draft, submit_form
 from townships.jurisdiction import jurisdiction_for
 
@@ -132,7 +133,9 @@ class FormViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         forms = forms_for(user=self.request.user, jurisdiction=jurisdiction_for(self.request))
         if self.action in ("save", "submit"):
             return forms  # the write reads what it needs itself
-        return forms.prefetch_related("judgments__point", "judgments__evidence")
+        # Judgments of a draft only for its team (README, "The seven targets and the inspectors' forms").
+        judgments = visible_judgments(self.request.user).select_related("point").prefetch_related("evidence")
+        return forms.prefetch_related(Prefetch("judgments", queryset=judgments))
 
     def _do(self, fn, *, whole: bool = True, **kwargs):
         try:

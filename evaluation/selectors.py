@@ -1,5 +1,5 @@
 """Reads for evaluation/, always through a jurisdiction."""
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from townships.jurisdiction import Jurisdiction
 
@@ -37,13 +37,37 @@ def assigned_township_codes(user) -> list[str]:
 
 
 def forms_for(*, user, jurisdiction: Jurisdiction):
-    """Forms of the user's area (staff) or of their assignments (inspectors: same thing, through
-    the jurisdiction provider)."""
+    """Forms of the user's area (staff) or of their assignments (inspectors). An inspector's
+    jurisdiction holds the 乡镇 of every assignment; the forms are only those of the rounds they
+    are assigned in, not earlier or later rounds of the same 乡镇."""
+    from townships.models import Role
+
     from .models import InspectionForm
 
-    return jurisdiction.filter(
-        InspectionForm.objects.select_related("round", "township__parent", "submitted_by"), "township"
-    ).order_by("-round__period", "township_id")
+    forms = jurisdiction.filter(InspectionForm.objects.select_related("round", "township__parent", "submitted_by"), "township")
+    if getattr(user, "role", None) == Role.INSPECTOR and not user.is_superuser:
+        forms = forms.filter(_on_team(user, "round", "township"))
+    return forms.order_by("-round__period", "township_id")
+
+
+def _on_team(user, round_path: str, township_path: str) -> Exists:
+    from .models import Assignment
+
+    return Exists(Assignment.objects.filter(round=OuterRef(round_path), township=OuterRef(township_path), inspector_id=user.pk))
+
+
+def visible_judgments(user):
+    """Who reads a form's judgments: its team always; everyone else whose area holds the form only
+    once the lead has submitted it (a draft, or a form returned to the team, is the team's own)."""
+    from .models import FormStatus, Judgment
+
+    return Judgment.objects.filter(Q(form__status=FormStatus.SUBMITTED) | _on_team(user, "form__round", "form__township"))
+
+
+def judgments_visible(user, form) -> bool:
+    from .models import Assignment, FormStatus
+
+    return form.status == FormStatus.SUBMITTED or Assignment.objects.filter(round_id=form.round_id, township_id=form.township_id, inspector_id=user.pk).exists()
 
 
 def assignments_for(jurisdiction: Jurisdiction):
@@ -54,7 +78,12 @@ def assignments_for(jurisdiction: Jurisdiction):
     )
 
 
-def evidence_for(jurisdiction: Jurisdiction):
+def evidence_for(jurisdiction: Jurisdiction, user=None):
+    """Evidence of the area, and like the judgments it belongs to, a draft's only to its team."""
     from .models import Evidence
 
-    return jurisdiction.filter(Evidence.objects.all(), "township")
+    evidence = jurisdiction.filter(Evidence.objects.all(), "township")
+    if user is not None:
+        forms = forms_for(user=user, jurisdiction=jurisdiction).order_by().values("pk")
+        evidence = evidence.filter(judgment__in=visible_judgments(user).filter(form__in=forms).values("pk"))
+    return evidence

@@ -8,13 +8,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core import params
 from core.queueing import enqueue
-from evaluation.forms import PeriodForm, TownshipYearForm, UploadForm
+from evaluation.forms import PeriodForm, TownshipYearForm, UploadForm, period_choices
 from evaluation.imports import columns as c
 from evaluation.imports.service import ImportRefused, commit_import, import_file, preview_import, store_upload, stored_bytes
 from evaluation.imports.workbook import build_csv, build_workbook
@@ -123,8 +124,7 @@ def run_file(request, pk):
 @login_required
 def template_download(request):
     jurisdiction = _uploader(request)
-    form = PeriodForm(request.GET or None)
-    period = form.cleaned_data["period"] if form.is_valid() else 2024
+    period = _period(request)
     data = build_workbook(jurisdiction=jurisdiction, period=period, with_values=False)
     return _download(data, XLSX, f"school-data-template-{period}.xlsx")
 
@@ -132,12 +132,21 @@ def template_download(request):
 @login_required
 def export(request, fmt):
     jurisdiction = _uploader(request)
-    form = PeriodForm(request.GET or None)
-    period = form.cleaned_data["period"] if form.is_valid() else 2024
+    period = _period(request)
     if fmt == "xlsx":
         return _download(build_workbook(jurisdiction=jurisdiction, period=period, with_values=True), XLSX, f"school-data-{period}.xlsx")
-    spec = c.SPEC_BY_KIND.get(request.GET.get("sheet", "school_years"), c.SCHOOL_YEARS)
+    if fmt != "csv":
+        raise Http404
+    spec = c.SPEC_BY_KIND[params.choice_param(request.GET, "sheet", c.SPEC_BY_KIND) or c.SCHOOL_YEARS.kind]
     return _download(build_csv(spec=spec, jurisdiction=jurisdiction, period=period), "text/csv; charset=utf-8", f"{spec.kind}-{period}.csv")
+
+
+def _period(request) -> int:
+    """The school year of a template or export: one of the form's years (2024 when not given)."""
+    period = params.int_param(request.GET, "period", default=2024, min_value=0)
+    if period not in {year for year, _label in period_choices()}:
+        raise params.BadParameter(_("The parameter “%(name)s” has a value this page cannot use.") % {"name": "period"})
+    return period
 
 
 def _download(data: bytes, content_type: str, name: str) -> HttpResponse:

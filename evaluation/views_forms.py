@@ -11,9 +11,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.private_files import private_path
+from evaluation.api_forms import SaveSerializer
 from evaluation.models import Assignment, FormEvent, FormStatus, JudgmentLevel, TownshipYear
 from evaluation.rules import evaluate_township, judge_targets
-from evaluation.selectors import assignments_for, evidence_for, forms_for
+from evaluation.selectors import assignments_for, evidence_for, forms_for, judgments_visible
 from evaluation.services.forms import FormRefused, add_evidence, return_form, save_draft, submit_form
 from townships.jurisdiction import jurisdiction_for
 
@@ -36,7 +37,9 @@ def form_list(request):
 @login_required
 def form_detail(request, pk):
     form = _form(request, pk)
-    judgments = list(form.judgments.select_related("point__target").prefetch_related("evidence").order_by("point__target__number", "point__order"))
+    # A draft is the team's: others in the area see the form's state, not its judgments.
+    shown = judgments_visible(request.user, form)
+    judgments = list(form.judgments.select_related("point__target").prefetch_related("evidence").order_by("point__target__number", "point__order")) if shown else []
     assignment = Assignment.objects.filter(round_id=form.round_id, township_id=form.township_id, inspector=request.user).first()
     points = [p for t in form.round.framework.targets.prefetch_related("points") for p in t.points.all()]
     computed = evaluate_township(points=points, township_code=form.township_id, period=form.round.period)
@@ -62,6 +65,7 @@ def form_detail(request, pk):
             "can_return": form.status == FormStatus.SUBMITTED and request.user.is_provincial,
             "events": FormEvent.objects.filter(form=form).select_related("user"),
             "team": Assignment.objects.filter(round_id=form.round_id, township_id=form.township_id).select_related("inspector"),
+            "draft_hidden": not shown,
             "township_year": TownshipYear.objects.filter(township_id=form.township_id, period=form.round.period).first(),
         },
     )
@@ -82,10 +86,19 @@ def _answers(post) -> dict:
 def form_save(request, pk):
     form = _form(request, pk)
     is_json = request.content_type == "application/json"
-    payload = json.loads(request.body or "{}") if is_json else None
+    if is_json:
+        # The API's own input check ({version, answers: {code: {level, comment}}}): any other
+        # shape of JSON is a 400 saying so, before anything is read or changed.
+        try:
+            data = SaveSerializer(data=json.loads(request.body or b"{}"))
+            valid = data.is_valid()
+        except ValueError:
+            valid = False
+        if not valid:
+            return JsonResponse({"error": _("The request was malformed.")}, status=400)
     try:
-        version = int(payload["version"] if is_json else request.POST.get("version", "-1"))
-        answers = payload.get("answers", {}) if is_json else _answers(request.POST)
+        version = data.validated_data["version"] if is_json else int(request.POST.get("version", "-1"))
+        answers = data.validated_data["answers"] if is_json else _answers(request.POST)
         form = save_draft(form=form, user=request.user, version=version, answers=answers)
     except (FormRefused, ValueError, KeyError) as e:
         message = getattr(e, "message", _("The request was malformed."))
@@ -156,7 +169,7 @@ def evidence_upload(request, pk, judgment_id):
 
 @login_required
 def evidence_file(request, evidence_id):
-    evidence = get_object_or_404(evidence_for(jurisdiction_for(request)), pk=evidence_id)
+    evidence = get_object_or_404(evidence_for(jurisdiction_for(request), user=request.user), pk=evidence_id)
     path = private_path(evidence.stored_as)
     inline = evidence.content_type in ("image/jpeg", "image/png")
     response = FileResponse(path.open("rb"), content_type=evidence.content_type, as_attachment=not inline, filename=f"evidence-{evidence.pk}{path.suffix}")

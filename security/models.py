@@ -26,3 +26,18 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.username} {self.action} {self.target}"
+
+
+class PasswordHistory(models.Model):
+    """Earlier password hashes of a user (never the password itself), so a forced change cannot
+    go straight back to an old one; `security.validators.PasswordHistoryValidator` keeps and reads it."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    password = models.CharField(max_length=128)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("earlier password")
+        verbose_name_plural = _("earlier passwords")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["user", "-at"], name="password_history_user_at")]

@@ -31,3 +31,39 @@ class CharacterClassesValidator:
 
     def get_help_text(self):
         return _("Your password must contain at least %(n)d of: lower-case letters, upper-case letters, digits, other characters.") % {"n": self.min_classes}
+
+
+class PasswordHistoryValidator:
+    """None of the user's last `remember` passwords again (the current one included). Django
+    calls `password_changed` after every save of a new password, which is where the hash is kept."""
+
+    def __init__(self, remember: int = 5):
+        self.remember = remember
+
+    def _recent(self, user) -> list[str]:
+        from .models import PasswordHistory
+
+        return list(PasswordHistory.objects.filter(user_id=user.pk).values_list("password", flat=True)[: self.remember])
+
+    def validate(self, password, user=None):
+        from django.contrib.auth.hashers import check_password
+
+        if user is None or user.pk is None:
+            return
+        hashes = self._recent(user)
+        if user.password and user.password not in hashes:
+            hashes = [user.password, *hashes][: self.remember]
+        if any(check_password(password, h) for h in hashes if h):
+            raise ValidationError(self.get_help_text(), code="password_reused")
+
+    def password_changed(self, password, user=None):
+        from .models import PasswordHistory
+
+        if user is None or user.pk is None or not user.password:
+            return
+        PasswordHistory.objects.create(user_id=user.pk, password=user.password)
+        keep = PasswordHistory.objects.filter(user_id=user.pk).values_list("pk", flat=True)[: self.remember]
+        PasswordHistory.objects.filter(user_id=user.pk).exclude(pk__in=list(keep)).delete()
+
+    def get_help_text(self):
+        return _("Your password cannot be one of your last %(n)d passwords.") % {"n": self.remember}

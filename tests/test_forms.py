@@ -135,9 +135,16 @@ def test_evidence_is_checked_by_content_and_served_only_inside_the_area(client, 
     response = client.get(f"/data/evidence/{evidence.pk}")
     assert response.status_code == 200 and b"".join(response.streaming_content) == PNG
     assert response["X-Content-Type-Options"] == "nosniff"
-    for key, status in [("county_370881", 200), ("city_3708", 200), ("county_370883", 404), ("city_3702", 404)]:
-        client.force_login(world.user(key))
-        assert client.get(f"/data/evidence/{evidence.pk}").status_code == status, key
+    # A draft's evidence is the team's; once the lead submits, the area's staff see it (issue 17).
+    for submitted in (False, True):
+        for key, status in [("county_370881", 200 if submitted else 404), ("city_3708", 200 if submitted else 404), ("county_370883", 404), ("city_3702", 404)]:
+            client.force_login(world.user(key))
+            assert client.get(f"/data/evidence/{evidence.pk}").status_code == status, (key, submitted)
+        if not submitted:
+            form.refresh_from_db()
+            answers = {j.point.code: {"level": "attained"} for j in form.judgments.select_related("point")}
+            form = save_draft(form=form, user=lead, version=form.version, answers=answers)
+            submit_form(form=form, user=lead, version=form.version)
     client.force_login(team["other"])
     assert client.get(f"/data/evidence/{evidence.pk}").status_code == 404
 

@@ -272,14 +272,16 @@ def test_schools_sheet_cannot_take_over_another_countys_school(officer, world):
     assert run.status == ImportStatus.INVALID and snapshot(*DOMAIN) == before
 
 
-def test_help_relations_allow_a_helper_from_outside_the_county(officer, world):
+def test_help_across_the_county_line_is_entered_by_the_city(officer, world):
     helper = world.schools["370883"][0]
     rows = [["帮扶学校标识码", "受帮扶学校标识码", "帮扶方式", "学年"], [helper.code, "7370881001", "结对帮扶", 2024]]
-    run = upload(officer, f.xlsx({"帮扶关系": rows}))
+    # The county sees no school of its neighbour: the helper is "not in your area" (issue 17).
+    assert upload(officer, f.xlsx({"帮扶关系": rows})).status == ImportStatus.INVALID
+    run = upload(world.user("city_3708"), f.xlsx({"帮扶关系": rows}))
     assert run.status == ImportStatus.COMMITTED, run.errors
     relation = HelpRelation.objects.get()
     assert (relation.helper_id, relation.kind, relation.township_id[:6]) == (helper.pk, "pairing", "370881")
-    # …but the helped school must be the uploader's.
+    # …and the helped school must be the uploader's.
     rows[1] = ["7370881001", helper.code, "托管", 2024]
     assert upload(officer, f.xlsx({"帮扶关系": rows})).status == ImportStatus.INVALID
 

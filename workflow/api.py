@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from evaluation.models import Round
 from townships.jurisdiction import jurisdiction_for
+from townships.models import Role
 
 from . import selectors
 from .models import (
@@ -194,7 +195,8 @@ class AssessmentViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class StepSerializer(serializers.ModelSerializer):
-    user = serializers.CharField(source="user.username", default=None)
+    # Escalation steps are taken by the daily job, not a person: null, and the schema says so.
+    user = serializers.CharField(source="user.username", default=None, allow_null=True)
 
     class Meta:
         model = RectificationStep
@@ -301,6 +303,12 @@ class FundingViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.Ge
     lookup_value_regex = r"[0-9]+"  # a non-numeric id is "not found", never a server error
     serializer_class = FundingSerializer
     filterset_fields = ["year", "purpose"]
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # Funding is the staff's business: inspectors are answered as the page answers them.
+        if getattr(request.user, "role", None) == Role.INSPECTOR:
+            raise NotFound
 
     def get_queryset(self):
         return jurisdiction_for(self.request).filter(Funding.objects.all(), "township").order_by("township_id", "year", "purpose")

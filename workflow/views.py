@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core import params
 from core.private_files import private_path
 from evaluation.models import JudgmentLevel, Round
 from townships.jurisdiction import jurisdiction_for
@@ -83,7 +84,7 @@ def plan_overview(request):
     jurisdiction = jurisdiction_for(request)
     if jurisdiction.is_empty or request.user.role == Role.INSPECTOR:
         raise Http404
-    year = int(request.GET.get("year") or timezone.localdate().year)
+    year = params.year_param(request.GET, default=timezone.localdate().year)
     if request.method == "POST":
         try:
             for level in PlanLevel.values:
@@ -109,7 +110,7 @@ def plan_edit(request):
     """The user's own unit's plan for a year: title, measures, documents, filing."""
     if request.user.role == Role.INSPECTOR or not request.user.unit_id:
         raise Http404
-    year = int(request.GET.get("year") or request.POST.get("year") or timezone.localdate().year)
+    year = params.year_param(request.GET, default=None) or params.year_param(request.POST, default=timezone.localdate().year)
     plan = selectors.plans_in(jurisdiction_for(request)).filter(unit_id=request.user.unit_id, year=year).first()
     if request.method == "POST":
         action = request.POST.get("action")
@@ -165,14 +166,14 @@ def assessment_list(request):
     if jurisdiction.is_empty or request.user.role == Role.INSPECTOR:
         raise Http404
     if request.method == "POST":
-        rnd = get_object_or_404(Round, pk=request.POST.get("round") or 0)
+        rnd = get_object_or_404(Round, pk=params.id_param(request.POST, "round") or 0)
         try:
             a = review.open_assessment(user=request.user, round=rnd, township_code=request.POST.get("township", ""))
         except WorkflowRefused as exc:
             return _refused(request, exc, request.path)
         return redirect("workflow:assessment", pk=a.pk)
     rows = selectors.assessments_in(jurisdiction).order_by("-round__period", "township_id")
-    status = request.GET.get("status")
+    status = params.choice_param(request.GET, "status", AssessmentStatus.values)
     if status:
         rows = rows.filter(status=status)
     towns = jurisdiction.filter(Division.objects.filter(level=Level.TOWNSHIP, kind__in=PROGRAMME_KINDS), "code").order_by("code")
@@ -192,7 +193,8 @@ def assessment_detail(request, pk):
             if action == "save":
                 answers = {code: {"level": request.POST.get(f"level_{code}", ""), "comment": request.POST.get(f"comment_{code}", "")}
                            for code in a.items.values_list("point__code", flat=True)}
-                review.save_self_assessment(user=user, assessment=a, version=int(request.POST.get("version") or -1), answers=answers)
+                version = params.int_param(request.POST, "version", default=-1, min_value=-1)
+                review.save_self_assessment(user=user, assessment=a, version=version, answers=answers)
                 messages.success(request, _("Saved."))
             elif action == "submit":
                 review.submit_self_assessment(user=user, assessment=a)
@@ -225,9 +227,10 @@ def item_list(request):
     jurisdiction = jurisdiction_for(request)
     today = timezone.localdate()
     items = selectors.items_in(jurisdiction).order_by("due_on", "township_id", "point_id")
-    status = request.GET.get("status") or ""
-    if request.GET.get("township"):
-        items = items.filter(township_id=request.GET["township"])
+    status = params.choice_param(request.GET, "status", [*ItemStatus.values, "overdue"]) or ""
+    township = params.code_param(request.GET, "township", lengths=(9,))
+    if township:
+        items = items.filter(township_id=township)
     if status == "overdue":
         items = items.exclude(status=ItemStatus.CLOSED).filter(due_on__lt=today)
     elif status:
@@ -280,11 +283,13 @@ def case_list(request):
         messages.success(request, _("The case has been submitted for selection."))
         return redirect("workflow:case", pk=case.pk)
     published = selectors.published_cases()
-    theme, region = request.GET.get("theme"), request.GET.get("region")
+    theme = params.choice_param(request.GET, "theme", CaseTheme.values)
+    region = params.code_param(request.GET, "region", lengths=(2, 4, 6))
     if theme:
         published = published.filter(theme=theme)
     if region:
-        published = published.filter(unit_id__startswith=region)
+        # A prefix on a foreign key is matched on the related code (unit_id__startswith is no lookup).
+        published = published.filter(unit__code__startswith=region)
     province = request.user.is_provincial
     pending = selectors.cases_in(jurisdiction).filter(status=CaseStatus.SUBMITTED) if not jurisdiction.is_empty else []
     return render(request, "workflow/cases.html", {
@@ -319,20 +324,26 @@ def funding(request):
     jurisdiction = jurisdiction_for(request)
     if jurisdiction.is_empty or request.user.role == Role.INSPECTOR:
         raise Http404
-    year = int(request.GET.get("year") or request.POST.get("year") or timezone.localdate().year)
+    year = params.year_param(request.GET, default=None) or params.year_param(request.POST, default=timezone.localdate().year)
+    status = 200
     if request.method == "POST":
         try:
             plans.save_funding(user=request.user, township_code=request.POST.get("township", ""), year=year, purpose=request.POST.get("purpose", ""),
-                               amounts={k: request.POST.get(k) for k in ("provincial_planned", "provincial_spent", "local_planned", "local_spent")})
+                               amounts={k: request.POST.get(k) for k in plans.FUNDING_AMOUNTS})
+        except NotInArea:
+            raise Http404 from None
         except WorkflowRefused as exc:
-            return _refused(request, exc, f"{request.path}?year={year}")
-        messages.success(request, _("Saved."))
-        return redirect(f"{request.path}?year={year}")
+            # The form's error on the page itself (400), nothing stored.
+            messages.error(request, exc.message)
+            status = 400
+        else:
+            messages.success(request, _("Saved."))
+            return redirect(f"{request.path}?year={year}")
     rows = jurisdiction.filter(Funding.objects.filter(year=year).select_related("township__parent"), "township").order_by("township_id", "purpose")
     pilots = jurisdiction.filter(PilotTownship.objects.select_related("township__parent", "batch"), "township").order_by("township_id")
     return render(request, "workflow/funding.html", {
         "rows": rows, "year": year, "pilots": pilots, "purposes": FundingPurpose.choices, "county": request.user.role == Role.COUNTY_OFFICER,
-    })
+    }, status=status)
 
 
 # --- Private files ---------------------------------------------------------------------------

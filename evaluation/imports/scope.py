@@ -1,7 +1,7 @@
 """Validate scope and references: which parsed rows the uploader may write, and what they refer to.
 
 Owns the per-sheet reference checks (a school or 乡镇 must exist inside the uploader's
-jurisdiction; a helper may be any school), duplicate rows within the file, and — once the diff
+jurisdiction, a helper included), duplicate rows within the file, and — once the diff
 knows which rows would change — the refusal of rows whose data an approval has locked. Each check
 turns the valid rows of a ParsedSheet into RowChange records that carry the resolved ids and the
 乡镇; every error goes on the sheet, so the user sees all of them at once. Reads, never writes.
@@ -79,16 +79,19 @@ def duplicates(sheet: ParsedSheet) -> None:
 def check_schools(sheet: ParsedSheet, ctx: Context) -> list[RowChange]:
     code_col, town_col = sheet.spec.column("school_code"), sheet.spec.column("township_code")
     records = [r for r in sheet.records if r["school_code"] is not None and r["township_code"] is not None]
-    # A code unknown in the area may still belong to a school elsewhere: that one is not the
-    # uploader's to move.
+    # A code unknown in the area may belong to a school elsewhere (not the uploader's to move),
+    # or to none. Both are answered alike, so an upload cannot tell which codes exist outside:
+    # a new school's 学校标识码 carries its county's code in digits 2–7, which must be the
+    # uploader's; any other unknown code is "no such school in your area".
     unknown = [r["school_code"] for r in records if r["school_code"] not in ctx.schools]
     taken = set()
     for i in range(0, len(unknown), CHUNK):
         taken.update(School.objects.filter(code__in=unknown[i : i + CHUNK]).values_list("code", flat=True))
     rows = []
     for r in records:
-        if r["school_code"] in taken:
-            sheet.error(r["_row"], code_col, r["school_code"], _("this school identifier belongs to a school outside your area"))
+        code = r["school_code"]
+        if code not in ctx.schools and (code in taken or not ctx.jurisdiction.covers(code[1:7])):
+            sheet.error(r["_row"], code_col, code, _("no such school in your area"))
         elif r["township_code"] not in ctx.townships:
             sheet.error(r["_row"], town_col, r["township_code"], _("no such township-level unit in your area"))
         elif r["_row"] not in sheet.invalid_rows:
@@ -162,20 +165,17 @@ def check_township_years(sheet: ParsedSheet, ctx: Context) -> list[RowChange]:
 def check_help(sheet: ParsedSheet, ctx: Context) -> list[RowChange]:
     helper_col, helped_col = sheet.spec.column("helper_code"), sheet.spec.column("helped_code")
     records = [r for r in sheet.records if r["helper_code"] is not None and r["helped_code"] is not None]
-    # A helper may be any school (a city school helping across the county line); the helped one
-    # must be in the uploader's area.
-    helper_codes = sorted({r["helper_code"] for r in records} - set(ctx.schools) - set(ctx.pending_schools))
-    outside = {}
-    for i in range(0, len(helper_codes), CHUNK):
-        outside.update(School.objects.filter(code__in=helper_codes[i : i + CHUNK]).values_list("code", "id"))
+    # Both schools must be in the uploader's area: a helper elsewhere would be answered unlike a
+    # code no school has, telling which codes exist outside. Help across a county (or city) line
+    # is entered by the level whose area holds both schools.
     rows = []
     for r in records:
         helped = ctx.school(r["helped_code"])
         helper = ctx.school(r["helper_code"])
         if helped is None:
             sheet.error(r["_row"], helped_col, r["helped_code"], _("no such school in your area"))
-        elif helper is None and r["helper_code"] not in outside:
-            sheet.error(r["_row"], helper_col, r["helper_code"], _("no school has this identifier"))
+        elif helper is None:
+            sheet.error(r["_row"], helper_col, r["helper_code"], _("no such school in your area"))
         elif r["helper_code"] == r["helped_code"]:
             sheet.error(r["_row"], helped_col, r["helped_code"], _("a school cannot help itself"))
         elif r["_row"] not in sheet.invalid_rows:
@@ -187,7 +187,7 @@ def check_help(sheet: ParsedSheet, ctx: Context) -> list[RowChange]:
                     township_code=helped[1],
                     period=r["period"],
                     subject=f"{r['helper_code']}→{r['helped_code']}",
-                    helper_id=helper[0] if helper else outside.get(r["helper_code"]),
+                    helper_id=helper[0],
                     helped_id=helped[0],
                 )
             )
@@ -202,6 +202,9 @@ def refuse_locked(outcome: SheetOutcome) -> None:
     """A row that would change data locked by an approval is an error naming the lock; rows whose
     locked values are unchanged are not (they are neither new nor changed). Runs after the diff
     for that reason, in preview and commit alike."""
+    if outcome.parsed.spec.kind == c.SCHOOLS.kind:
+        refuse_locked_schools(outcome)
+        return
     if outcome.parsed.spec.kind not in LOCKABLE:
         return
     rows = outcome.new + outcome.changed
@@ -213,3 +216,57 @@ def refuse_locked(outcome: SheetOutcome) -> None:
         message = locks.get((ch.township_code, ch.period))
         if message:
             outcome.parsed.error(ch.row, code_col, ch.values.get(code_col.key), message)
+
+
+# What of a school the results read: its own 乡镇's figures (seat, stage, where it is) and the
+# county's urban references (urban, urban-quality) — of every year the school has facts for.
+TOWNSHIP_FIELDS = ("stage", "township_code", "is_seat")
+COUNTY_FIELDS = ("is_urban", "is_urban_quality")
+
+
+def refuse_locked_schools(outcome: SheetOutcome) -> None:
+    """A change to the school list that an approved, locked year's results read is refused naming
+    the lock: a locked 乡镇's year reads its schools' seat flags and stages, and its county's urban
+    references read every urban school of the county. A name alone changes no figure."""
+    from evaluation.models import SchoolYear
+
+    if not outcome.changed:
+        return
+    codes = [ch.values["school_code"] for ch in outcome.changed]
+    stored = {}
+    for i in range(0, len(codes), CHUNK):
+        for row in School.objects.filter(code__in=codes[i : i + CHUNK]).values("id", "code", "stage", "township_id", "is_seat", "is_urban", "is_urban_quality"):
+            stored[row["code"]] = {**row, "township_code": row["township_id"]}
+    years: dict[int, set[int]] = {}
+    ids = [row["id"] for row in stored.values()]
+    for i in range(0, len(ids), CHUNK):
+        for school_id, period in SchoolYear.objects.filter(school_id__in=ids[i : i + CHUNK]).values_list("school_id", "period").distinct():
+            years.setdefault(school_id, set()).add(period)
+    asked: dict[RowChange, set[tuple[str, int]]] = {}
+    counties: set[str] = set()
+    for ch in outcome.changed:
+        old = stored.get(ch.values["school_code"])
+        periods = years.get(old["id"], set()) if old else set()
+        if not periods:
+            continue
+        changed = {f for f in TOWNSHIP_FIELDS + COUNTY_FIELDS if ch.values.get(f) != old[f]}
+        towns = {old["township_id"], ch.township_code}
+        if changed & set(COUNTY_FIELDS):
+            counties |= {t[:6] for t in towns}
+            towns = towns | {f"county:{t[:6]}" for t in towns}
+        if changed:
+            asked[ch] = {(t, p) for t in towns for p in periods}
+    if not asked:
+        return
+    by_county: dict[str, list[str]] = {}
+    for code in Division.objects.filter(parent_id__in=counties, level=Level.TOWNSHIP).values_list("code", flat=True):
+        by_county.setdefault(code[:6], []).append(code)
+    keys = {ch: {(town, p) for t, p in pairs for town in (by_county.get(t[7:], []) if t.startswith("county:") else [t])} for ch, pairs in asked.items()}
+    locks = locked(set().union(*keys.values()))
+    if not locks:
+        return
+    code_col = outcome.parsed.spec.column("school_code")
+    for ch, pairs in keys.items():
+        message = next((locks[k] for k in sorted(pairs) if k in locks), None)
+        if message:
+            outcome.parsed.error(ch.row, code_col, ch.values["school_code"], message)

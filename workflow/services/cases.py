@@ -6,10 +6,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from townships.jurisdiction import resolve_jurisdiction
 from townships.models import Role, School
 from workflow.models import CaseDocument, CaseStatus, CaseTheme, GoodPractice
 
-from .common import WorkflowRefused, require_area, require_role, store_private_file
+from .common import WorkflowRefused, require_role, store_private_file
 from .notifications import notify
 
 
@@ -21,11 +22,12 @@ def submit_case(*, user, title: str, theme: str, summary: str, school_code: str 
     if theme not in CaseTheme.values:
         raise WorkflowRefused(_("Choose a theme."))
     school = None
+    jurisdiction = resolve_jurisdiction(user)
     if school_code:
-        school = School.objects.filter(code=school_code).first()
+        # Another area's school is answered exactly like a code no school has.
+        school = jurisdiction.filter(School.objects.filter(code=school_code), "township").first()
         if school is None:
-            raise WorkflowRefused(_("No school has this identifier: %(code)s") % {"code": school_code})
-        require_area(user, school.township_id)
+            raise WorkflowRefused(_("No school with the identifier %(code)s in your area.") % {"code": school_code})
     unit = school.township_id[:6] if school else (user.unit_id or "37")
     case = GoodPractice.objects.create(title=title.strip(), theme=theme, unit_id=unit, school=school, summary=summary.strip(), submitted_by=user)
     for name, data in files:

@@ -8,12 +8,14 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.params import amount
 from townships.models import PROGRAMME_KINDS, Division, Level, PilotTownship, Role
 from workflow.models import LEVEL_OF_CODE_LENGTH, Funding, FundingPurpose, Plan, PlanDeadline, PlanDocument, PlanLevel, PlanStatus, SupportMeasure
 
 from .common import WorkflowRefused, require_area, require_role, store_private_file
 from .notifications import notify, staff_of
 
+FUNDING_AMOUNTS = ("provincial_planned", "provincial_spent", "local_planned", "local_spent")
 ROLE_OF_LEVEL = {PlanLevel.PROVINCE: Role.PROVINCE_STAFF, PlanLevel.CITY: Role.CITY_STAFF, PlanLevel.COUNTY: Role.COUNTY_OFFICER}
 
 
@@ -118,16 +120,17 @@ def save_funding(*, user, township_code: str, year: int, purpose: str, amounts: 
         raise WorkflowRefused(_("Funding is recorded for pilot townships only."))
     if purpose not in FundingPurpose.values:
         raise WorkflowRefused(_("Unknown purpose."))
-    fields = ["provincial_planned", "provincial_spent", "local_planned", "local_spent"]
     values = {}
-    for f in fields:
+    for f in FUNDING_AMOUNTS:
+        column = Funding._meta.get_field(f)
         try:
-            value = Decimal(str(amounts.get(f) or 0))
-        except Exception:
-            raise WorkflowRefused(_("Amounts are numbers in 10k yuan.")) from None
-        if value < 0:
-            raise WorkflowRefused(_("Amounts cannot be negative."))
-        values[f] = value
+            # The one check of an amount, whichever way it came (page, API): what the column holds.
+            values[f] = amount(amounts.get(f), max_digits=column.max_digits, decimal_places=column.decimal_places)
+        except ValueError:
+            raise WorkflowRefused(
+                _("%(field)s: give a non-negative amount in 10k yuan below %(limit)s with at most %(places)d decimals.")
+                % {"field": column.verbose_name, "limit": f"{10 ** (column.max_digits - column.decimal_places):,}", "places": column.decimal_places}
+            ) from None
     funding, _created = Funding.objects.update_or_create(
         township_id=township_code, year=year, purpose=purpose, defaults={**values, "updated_by": user}
     )
