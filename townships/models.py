@@ -264,6 +264,9 @@ class User(AbstractUser):
     )
     # The password policy (security/): imported accounts change theirs at first login, and
     # everyone every PASSWORD_MAX_AGE_DAYS.
+    # From the accounts spreadsheet: who holds the post, and how the unit reaches them.
+    full_name = models.CharField(_("full name"), max_length=50, blank=True)
+    phone = models.CharField(_("mobile phone"), max_length=11, blank=True)
     must_change_password = models.BooleanField(_("must change password"), default=False)
     password_changed_at = models.DateTimeField(_("password changed at"), null=True, blank=True)
 

@@ -1,0 +1,7 @@
+// Behaviour of every page, kept out of the HTML so the Content-Security-Policy allows no inline
+// script: the language switch submits its form when a language is chosen.
+document.addEventListener("change", function (event) {
+  if (event.target.matches("select[data-autosubmit]")) {
+    event.target.form.submit();
+  }
+});
