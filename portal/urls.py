@@ -9,7 +9,7 @@ from rest_framework.routers import DefaultRouter
 from evaluation.api import ImportRunViewSet, SchoolYearViewSet
 from evaluation.api_forms import AssignmentViewSet, FormViewSet, FrameworkViewSet, RoundViewSet
 from security import views as security_views
-from townships.api import DivisionViewSet, SchoolViewSet
+from townships.api import AccountViewSet, DivisionViewSet, SchoolViewSet
 from workflow.api import (
     AssessmentViewSet,
     CaseViewSet,
@@ -40,6 +40,7 @@ router.register("rectification-items", RectificationViewSet, basename="rectifica
 router.register("cases", CaseViewSet, basename="case")
 router.register("funding", FundingViewSet, basename="funding")
 router.register("notifications", NotificationViewSet, basename="notification")
+router.register("accounts", AccountViewSet, basename="account")
 
 class FaviconView(RedirectView):
     """Resolved per request: with hashed static names the manifest is read once files are collected."""

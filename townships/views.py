@@ -8,12 +8,20 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from townships.accounts_sheets import accounts_template, issued_passwords
 from townships.jurisdiction import jurisdiction_for
-from townships.services.accounts import accounts_in_area, create_accounts, may_manage_accounts, reset_password, set_account_active
+from townships.services.accounts import (
+    account_in_area,
+    accounts_in_area,
+    create_accounts,
+    may_manage_accounts,
+    reset_password,
+    set_accounts_active,
+)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # The passwords' XLSX is kept (in the shared cache) only briefly, for the one who created them.
@@ -88,14 +96,15 @@ def accounts_issued_download(request, token):
 @require_POST
 def account_active(request, pk):
     jurisdiction = _manager(request)
+    account = account_in_area(jurisdiction=jurisdiction, user_id=pk)
     active = request.POST.get("active") == "1"
     try:
-        account = set_account_active(actor=request.user, jurisdiction=jurisdiction, user_id=pk, active=active)
+        set_accounts_active(actor=request.user, jurisdiction=jurisdiction, user_ids=[account.pk], active=active)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, (_("%(user)s can log in again.") if active else _("%(user)s can no longer log in; the account and its history are kept.")) % {"user": account.username})
-    return redirect("townships:accounts")
+    return redirect(f"{reverse('townships:accounts')}?unit={account.unit_id or ''}")
 
 
 @login_required

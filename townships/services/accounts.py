@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models.functions import Lower
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from core.spreadsheets import FileRefused, read_workbook
 from security.audit import record
-from townships.jurisdiction import Jurisdiction, is_staff_role
+from townships.jurisdiction import Jurisdiction, get_in_jurisdiction_or_404, is_staff_role
 from townships.models import CODE_LENGTH, ROLE_UNIT_LEVEL, Division, Level, Role, User
 
 # The sheet's columns, as the template writes them; English headers are accepted too.
@@ -37,7 +38,7 @@ _ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZabcdefghjkmnpqrstuvwxyz23456789"
 # A one-time password is random (about 69 bits), so key stretching adds little; fewer rounds keep
 # an upload of 170 accounts to a couple of seconds. The first login rehashes it with the full
 # default, and the password must be changed then anyway.
-ONE_TIME_ITERATIONS = 60_000
+ONE_TIME_ITERATIONS = 10_000
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ class AccountsResult:
 
 
 def may_manage_accounts(user) -> bool:
-    return user.is_superuser or user.role in (Role.PROVINCE_STAFF, Role.CITY_STAFF)
+    return user.is_authenticated and (user.is_superuser or user.role in (Role.PROVINCE_STAFF, Role.CITY_STAFF))
 
 
 def one_time_password() -> str:
@@ -134,7 +135,8 @@ def check_accounts(*, actor, jurisdiction: Jurisdiction, rows: list[AccountRow])
     codes = {r.unit_code for r in rows if r.unit_code}
     units = {d.code: d for d in Division.objects.filter(code__in=codes)}
     names = [r.username for r in rows]
-    taken = set(User.objects.filter(username__in=names).values_list("username", flat=True))
+    # Logins differing only in case would confuse whoever types them: taken alike.
+    taken = set(User.objects.annotate(lower=Lower("username")).filter(lower__in=[n.lower() for n in names]).values_list("lower", flat=True))
     seen: dict[str, int] = {}
     for r in rows:
         say = lambda message: errors.append(_("Line %(line)d: %(message)s") % {"line": r.line, "message": message})  # noqa: B023
@@ -142,7 +144,7 @@ def check_accounts(*, actor, jurisdiction: Jurisdiction, rows: list[AccountRow])
             say(_("the login “%(value)s” must be 3 to 30 letters, digits, dots, dashes or underscores.") % {"value": r.username})
         elif r.username.lower() in seen:
             say(_("the login “%(value)s” appears twice in the file (also line %(other)d).") % {"value": r.username, "other": seen[r.username.lower()]})
-        elif r.username in taken:
+        elif r.username.lower() in taken:
             say(_("the login “%(value)s” is already taken.") % {"value": r.username})
         seen.setdefault(r.username.lower(), r.line)
         if not r.full_name:
@@ -206,27 +208,27 @@ def accounts_in_area(*, jurisdiction: Jurisdiction):
     return jurisdiction.filter(User.objects.filter(is_superuser=False), "unit").select_related("unit").order_by("unit_id", "role", "username")
 
 
-def _account_in_area(*, jurisdiction: Jurisdiction, user_id: int) -> User:
-    from townships.jurisdiction import get_in_jurisdiction_or_404
-
-    return get_in_jurisdiction_or_404(User.objects.filter(is_superuser=False), jurisdiction, "unit", pk=user_id)
+def account_in_area(*, jurisdiction: Jurisdiction, user_id: int) -> User:
+    """One account of the area; outside it (or an administrator) answers like a missing one."""
+    return get_in_jurisdiction_or_404(User.objects.filter(is_superuser=False).select_related("unit"), jurisdiction, "unit", pk=user_id)
 
 
 @transaction.atomic
-def set_account_active(*, actor, jurisdiction: Jurisdiction, user_id: int, active: bool) -> User:
-    """Deactivate (the person left the post) or reactivate. The account stays, with its history:
-    the audit log, uploads and forms keep pointing at it. A deactivated account cannot log in and
-    its open sessions end (the authentication backend refuses inactive users)."""
+def set_accounts_active(*, actor, jurisdiction: Jurisdiction, user_ids: list[int], active: bool) -> list[str]:
+    """Deactivate (the person left the post) or reactivate; returns the logins that changed.
+    Accounts are never deleted: the audit log, uploads and forms keep pointing at them. A
+    deactivated account cannot log in, and its open sessions end (Django's backend refuses an
+    inactive user on every request). Ids outside the area are ignored like missing ones."""
     if not may_manage_accounts(actor):
         raise PermissionDenied
-    account = _account_in_area(jurisdiction=jurisdiction, user_id=user_id)
-    if account.pk == actor.pk:
+    if not active and actor.pk in user_ids:
         raise ValidationError(_("You cannot deactivate your own account."))
-    if account.is_active != active:
-        account.is_active = active
-        account.save(update_fields=["is_active"])
-        record(action="account_activated" if active else "account_deactivated", user=actor, target=account.username, area=account.unit_id or "")
-    return account
+    changing = list(accounts_in_area(jurisdiction=jurisdiction).filter(pk__in=user_ids).exclude(is_active=active).values_list("pk", "username"))
+    if changing:
+        User.objects.filter(pk__in=[pk for pk, _name in changing]).update(is_active=active)
+        record(action="account_activated" if active else "account_deactivated", user=actor,
+               target=", ".join(name for _pk, name in changing)[:200], detail={"usernames": [name for _pk, name in changing]})
+    return [name for _pk, name in changing]
 
 
 @transaction.atomic
@@ -234,7 +236,7 @@ def reset_password(*, actor, jurisdiction: Jurisdiction, user_id: int) -> Issued
     """A new one-time password for an account in the area (forgotten password, new holder)."""
     if not may_manage_accounts(actor):
         raise PermissionDenied
-    account = _account_in_area(jurisdiction=jurisdiction, user_id=user_id)
+    account = account_in_area(jurisdiction=jurisdiction, user_id=user_id)
     password = one_time_password()
     hasher = PBKDF2PasswordHasher()
     account.password = hasher.encode(password, hasher.salt(), iterations=ONE_TIME_ITERATIONS)
@@ -243,3 +245,23 @@ def reset_password(*, actor, jurisdiction: Jurisdiction, user_id: int) -> Issued
     record(action="account_password_reset", user=actor, target=account.username, area=account.unit_id or "")
     unit = account.unit
     return IssuedAccount(account.username, account.full_name, account.get_role_display(), unit.code if unit else "", unit.name if unit else "", password)
+
+
+@transaction.atomic
+def ensure_first_administrator(*, username: str, province_code: str, full_name: str = "", phone: str = "") -> tuple[User, str | None]:
+    """The installation's first administrator: provincial staff of the province with the
+    administrator's rights, a one-time password changed at first login and — because provincial
+    staff need a second factor — a TOTP device enrolled at first login (its QR code is on the
+    page). Returns the password only when the account was created; an existing one is left as it
+    is (running provisioning again never resets anyone's password)."""
+    existing = User.objects.filter(username=username).first()
+    if existing is not None:
+        return existing, None
+    unit = Division.objects.get(code=province_code, level=Level.PROVINCE)
+    password = one_time_password()
+    user = User(username=username, full_name=full_name, phone=phone, role=Role.PROVINCE_STAFF, unit=unit,
+                is_staff=True, is_superuser=True, must_change_password=True)
+    user.set_password(password)
+    user.save()
+    record(action="administrator_provisioned", user=user, target=username, area=province_code)
+    return user, password

@@ -5,3 +5,10 @@ document.addEventListener("change", function (event) {
     event.target.form.submit();
   }
 });
+
+// Print buttons (the one-time passwords page).
+document.addEventListener("click", function (event) {
+  if (event.target.matches("[data-print]")) {
+    window.print();
+  }
+});
