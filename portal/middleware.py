@@ -85,3 +85,16 @@ def _nul_message(name: str) -> str:
     from django.utils.translation import gettext as _
 
     return _("The parameter “%(name)s” has a value this page cannot use.") % {"name": name.replace("\x00", "")}
+
+
+class PermissionsPolicyMiddleware:
+    """Switch off the browser features the portal never uses (settings.PERMISSIONS_POLICY)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if settings.PERMISSIONS_POLICY:
+            response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        return response

@@ -4,13 +4,13 @@ from django.contrib.auth.decorators import login_required
 from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from evaluation.api import ImportRunViewSet, SchoolYearViewSet
 from evaluation.api_forms import AssignmentViewSet, FormViewSet, FrameworkViewSet, RoundViewSet
 from security import views as security_views
-from townships.api import DivisionViewSet, SchoolViewSet
+from townships.api import AccountViewSet, DivisionViewSet, SchoolViewSet
 from workflow.api import (
     AssessmentViewSet,
     CaseViewSet,
@@ -41,11 +41,21 @@ router.register("rectification-items", RectificationViewSet, basename="rectifica
 router.register("cases", CaseViewSet, basename="case")
 router.register("funding", FundingViewSet, basename="funding")
 router.register("notifications", NotificationViewSet, basename="notification")
+router.register("accounts", AccountViewSet, basename="account")
+
+class FaviconView(RedirectView):
+    """Resolved per request: with hashed static names the manifest is read once files are collected."""
+
+    permanent = True
+
+    def get_redirect_url(self, *args, **kwargs):
+        return static("portal/favicon.svg")
+
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.health, name="health"),
-    path("favicon.ico", RedirectView.as_view(url=static("portal/favicon.svg"), permanent=True)),
+    path("favicon.ico", FaviconView.as_view()),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password_change/", security_views.PasswordChangeView.as_view(), name="password_change"),
@@ -53,11 +63,12 @@ urlpatterns = [
     path("accounts/otp/", security_views.otp_verify, name="otp_verify"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("accounts/units/", include("townships.urls")),
     path("data/", include("evaluation.urls")),
     path("dashboard/", include("reports.urls")),
     path("workflow/", include("workflow.urls")),
     path("api/", include(router.urls)),
     # The schema and its docs describe the data: for logged-in users only.
     path("api/schema/", login_required(SpectacularAPIView.as_view()), name="schema"),
-    path("api/docs/", login_required(SpectacularSwaggerView.as_view(url_name="schema")), name="api-docs"),
+    path("api/docs/", login_required(SpectacularSwaggerSplitView.as_view(url_name="schema")), name="api-docs"),
 ]

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
@@ -18,7 +19,19 @@ def home(request):
 
 
 def health(request):
-    """For the load balancer and compose health check: the database answers."""
+    """For the proxy and the compose health check: the database and Redis (broker and cache)
+    answer. 503 naming what does not, so a check never calls a half-working portal healthy."""
+    # A database that does not answer raises: portal/errors.py answers 503 (with Retry-After).
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
+    checks = {"database": "ok"}
+    if settings.REDIS_URL:
+        try:
+            import redis
+
+            redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2).ping()
+            checks["redis"] = "ok"
+        except Exception as exc:  # noqa: BLE001 - any failure means "not healthy", with its name
+            checks["redis"] = type(exc).__name__
+    healthy = all(v == "ok" for v in checks.values())
+    return JsonResponse({"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503)

@@ -125,6 +125,10 @@ PARAMS = {
     "workflow:plan": {"pk": "plan"}, "workflow:assessment": {"pk": "assessment"}, "workflow:item": {"pk": "item"},
     "workflow:case": {"pk": "case"}, "workflow:file": {"kind": "=rectification", "pk": "item_evidence"},
 }
+# The units' accounts are managed by provincial and city staff only (a county officer is refused
+# every one of these with 403, inside or out): a city officer of the other city is checked below.
+ACCOUNT_PAGES = {"townships:account_active": {"pk": "account"}, "townships:account_reset": {"pk": "account"}}
+ACCOUNT_API = {"accounts"}
 API_PARAMS = {
     "divisions": "town", "schools": "school", "imports": "run", "school-years": "school_year", "forms": "form", "assignments": "assignment",
     "plans": "plan", "self-assessments": "assessment", "rectification-items": "item", "cases": "case",
@@ -156,7 +160,7 @@ def test_every_page_url_answers_not_found_outside_the_area_and_changes_nothing(t
     urls = portal_urls()
     checked = 0
     for name, route in urls.items():
-        if not re.search(r"<(?:\w+:)?(\w+)>", route) or name == "evaluation:export":
+        if not re.search(r"<(?:\w+:)?(\w+)>", route) or name == "evaluation:export" or name in ACCOUNT_PAGES or name == "townships:accounts_issued":
             continue
         inside, outside = _page_url(name, route, objects, OWN), _page_url(name, route, objects, OTHER)
         before = snapshot(*TABLES)
@@ -222,7 +226,7 @@ def test_every_api_path_of_the_schema_is_scoped(two_counties):
         match = re.match(r"^/api/([a-z-]+)/(?:\{(\w+)\}/)?([a-z_-]+/)?$", path)
         assert match, f"unexpected API path {path}"
         resource, param, action = match.groups()
-        if resource in API_SHARED:
+        if resource in API_SHARED or resource in ACCOUNT_API:
             continue
         if param is None:
             if "get" in operations:
@@ -242,6 +246,37 @@ def test_every_api_path_of_the_schema_is_scoped(two_counties):
         assert snapshot(*TABLES) == before, path
         if "get" in operations:
             assert api.get(inside).status_code == 200, inside
+
+
+def test_another_citys_accounts_answer_not_found_and_change_nothing(world):
+    """Every accounts URL with a parameter, page and API, for a city officer: an account of the
+    other city is "not found" and stays as it was; one of their own city is served."""
+    from townships.models import User
+
+    own, other = world.user("county_370281"), world.user(f"county_{OWN}")  # 青岛 (the officer's), 济宁
+    officer = world.user("city_3702")
+    client, api = Client(), APIClient()
+    client.force_login(officer)
+    api.force_authenticate(officer)
+    routes = {name: route for name, route in portal_urls().items() if name.startswith("townships:") and re.search(r"<(?:\w+:)?(\w+)>", route)}
+    assert set(routes) == set(ACCOUNT_PAGES) | {"townships:accounts_issued"}, "a new accounts URL: add it to ACCOUNT_PAGES"
+    api_paths = [p for p in _schema_paths() if p.startswith("/api/accounts/{")]
+    assert len(api_paths) >= 3
+    before = snapshot(User)
+    for name in ACCOUNT_PAGES:
+        for method in ("get", "post"):
+            response = getattr(client, method)(reverse(name, kwargs={"pk": other.pk}), {"active": "0"})
+            assert response.status_code in (404, 405) and (method == "get" or response.status_code == 404), (name, method)
+    assert client.get(reverse("townships:accounts_issued", kwargs={"token": "not-issued"})).status_code == 404
+    for path, operations in ((p, o) for p, o in _schema_paths().items() if p in api_paths):
+        for method in operations:
+            assert getattr(api, method)(re.sub(r"\{\w+\}", str(other.pk), path), {}, format="json").status_code == 404, (method, path)
+        if "get" in operations:
+            assert api.get(re.sub(r"\{\w+\}", str(own.pk), path)).status_code == 200, path
+    assert snapshot(User) == before
+    assert client.post(reverse("townships:account_active", kwargs={"pk": own.pk}), {"active": "0"}).status_code == 302
+    own.refresh_from_db()
+    assert not own.is_active
 
 
 # --- the admin --------------------------------------------------------------------------------

@@ -189,3 +189,27 @@ def test_inspector_fills_a_form_on_a_phone_attaches_a_photo_and_submits(browser_
     assert Evidence.objects.get().file_name == "课堂照片.png"
     assert not InspectionForm.objects.exclude(pk=form.pk).exists()
     assert page.console_errors == []
+
+
+def test_api_docs_admin_and_language_switch_run_under_the_content_security_policy(browser_page, live_server, world):
+    """No inline script runs (CSP script-src 'self'): Swagger UI loads its set-up from a file, the
+    language switch from portal.js; a violation would be a console error."""
+    page, base = browser_page, live_server.url
+    login(page, base, "p_staff")
+    page.wait_for_selector("#fig-programme")
+    policy = page.request.get(f"{base}/dashboard/").headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+    page.goto(f"{base}/api/docs/")
+    page.wait_for_selector(".swagger-ui .info", timeout=15000)
+    assert "强镇筑基" in page.locator(".swagger-ui .info").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "api-docs.png"))
+    page.goto(f"{base}/admin/")
+    page.wait_for_selector("#site-name")
+    page.goto(f"{base}/")
+    page.select_option("select[name=language]", "en")
+    page.wait_for_load_state("load")
+    assert page.locator("html").get_attribute("lang") == "en"
+    page.select_option("select[name=language]", "zh-hans")
+    page.wait_for_load_state("load")
+    assert page.locator("html").get_attribute("lang") == "zh-hans"
+    assert page.console_errors == []

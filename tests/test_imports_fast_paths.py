@@ -4,9 +4,9 @@ from decimal import Decimal
 
 import pytest
 
+from core.spreadsheets import RawSheet
 from evaluation.imports import columns as c
 from evaluation.imports.parsing import PARSERS, CellError
-from evaluation.imports.reading import RawSheet
 from evaluation.imports.upsert import bulk_upsert
 from evaluation.imports.validation import _cell_parser, parse_sheet
 from evaluation.models import ImportStatus, SchoolYear

@@ -1,8 +1,10 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources
 from import_export.admin import ExportMixin
@@ -10,7 +12,9 @@ from import_export.admin import ExportMixin
 from core import ports
 
 from .admin_scoping import ALL, CHANGE, VIEW, CityFilter, CountyFilter, ReadOnlyScopedAdmin, ScopedAdmin, ScopedAdminMixin, UploadLinkMixin, actions
+from .jurisdiction import jurisdiction_for
 from .models import City, County, DivisionAlias, Level, PilotBatch, PilotTownship, Province, Role, School, Township, User
+from .services.accounts import may_manage_accounts, set_accounts_active
 from .services.pilot_status import delete_pilot_entry, save_pilot_entry, validate_pilot_entry
 from .services.users import validate_role_unit
 
@@ -244,13 +248,14 @@ class PortalUserAdmin(ScopedAdminMixin, DjangoUserAdmin):
     add_form = PortalUserCreationForm
     scope_field = "unit"
     role_actions = {Role.PROVINCE_STAFF: actions(VIEW, CHANGE, "add")}
-    list_display = ["username", "last_name", "first_name", "role", "unit", "is_active", "last_login"]
-    list_filter = ["role", "is_active"]
-    search_fields = ["username", "first_name", "last_name", "unit__name"]
+    list_display = ["username", "full_name", "phone", "role", "unit", "is_active", "must_change_password", "last_login"]
+    list_filter = ["role", "is_active", CityFilter, CountyFilter]
+    search_fields = ["username", "full_name", "phone", "unit__code", "unit__name"]
     list_select_related = ["unit"]
+    actions = ["deactivate_accounts"]
     fieldsets = [
         (None, {"fields": ["username", "password"]}),
-        (_("Personal info"), {"fields": ["last_name", "first_name", "email"]}),
+        (_("Personal info"), {"fields": ["full_name", "phone", "email"]}),
         (_("Role and unit"), {"fields": ["role", "unit", "is_active"]}),
         (_("Important dates"), {"fields": ["last_login", "date_joined"]}),
     ]
@@ -258,6 +263,22 @@ class PortalUserAdmin(ScopedAdminMixin, DjangoUserAdmin):
         (None, {"classes": ["wide"], "fields": ["username", "role", "unit", "usable_password", "password1", "password2"]})
     ]
     readonly_fields = ["last_login", "date_joined"]
+
+    def changelist_view(self, request, extra_context=None):
+        if request.method == "GET" and not request.GET and may_manage_accounts(request.user):
+            messages.info(request, format_html('{} <a href="{}">{}</a>', _("Many accounts at once, with one-time passwords:"),
+                                               reverse("townships:accounts"), _("upload an accounts spreadsheet")))
+        return super().changelist_view(request, extra_context)
+
+    @admin.action(description=_("Deactivate the selected accounts (their history is kept)"))
+    def deactivate_accounts(self, request, queryset):
+        try:
+            changed = set_accounts_active(actor=request.user, jurisdiction=jurisdiction_for(request),
+                                          user_ids=list(queryset.values_list("pk", flat=True)), active=False)
+        except ValidationError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+        else:
+            self.message_user(request, _("%(n)d accounts deactivated.") % {"n": len(changed)})
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)

@@ -262,6 +262,9 @@ class User(AbstractUser):
     unit = models.ForeignKey(
         Division, verbose_name=_("unit"), null=True, blank=True, on_delete=models.PROTECT, related_name="users"
     )
+    # From the accounts spreadsheet: who holds the post, and how the unit reaches them.
+    full_name = models.CharField(_("full name"), max_length=50, blank=True)
+    phone = models.CharField(_("mobile phone"), max_length=11, blank=True)
     # The password policy (security/): imported accounts change theirs at first login, and
     # everyone every PASSWORD_MAX_AGE_DAYS.
     must_change_password = models.BooleanField(_("must change password"), default=False)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
+from core.spreadsheets import FileRefused, read_workbook
 from evaluation.models import ImportRun, ImportStatus
 from townships.jurisdiction import Jurisdiction
 
 from . import columns as c
 from .diff import DIFFS, diff_sheet
-from .reading import FileRefused, read_workbook
 from .records import Outcome
 from .scope import Context, refuse_locked
 from .validation import ParsedSheet, RowError, parse_sheet

@@ -6,9 +6,10 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
+from core.spreadsheets import RawSheet
+
 from . import columns as c
 from .parsing import PARSERS, CellError, describe, is_blank, normalise_header
-from .reading import RawSheet
 
 HEADER_SCAN_ROWS = 20
 

@@ -4,6 +4,7 @@ Service addresses come from the environment. With none set, the portal runs on t
 embedded default: SQLite and Celery tasks executed in-process, so a newcomer needs no server.
 """
 import os
+import warnings
 from pathlib import Path
 
 import dj_database_url
@@ -43,6 +44,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files from gunicorn itself (compressed; hashed names in production), before anything
+    # that would touch a session or a database for a stylesheet.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "portal.middleware.PermissionsPolicyMiddleware",
     "portal.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "portal.middleware.PortalLocaleMiddleware",
@@ -130,7 +136,34 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 # The audit log is kept at least this long (security/management/commands/purge_audit.py).
 AUDIT_RETENTION_DAYS = max(180, int(os.environ.get("AUDIT_RETENTION_DAYS", "180")))
-AUDIT_TRUST_X_FORWARDED_FOR = False
+# The client's address is read from X-Forwarded-For only for a request that comes from one of these
+# proxies (addresses or networks, e.g. "172.28.0.10" or "10.0.0.0/24"; the production stack's
+# nginx): then it is the rightmost address that is not a proxy (one a client writes itself is to
+# its left). Empty by default: the address is the connection's, whatever a header says.
+TRUSTED_PROXIES = [a.strip() for a in os.environ.get("PORTAL_TRUSTED_PROXIES", "").split(",") if a.strip()]
+# django-axes records (and could lock) by the same address as the audit log.
+AXES_CLIENT_IP_CALLABLE = "security.audit.client_ip"
+
+# Content-Security-Policy (django-csp): scripts, styles, fonts and images from the portal's own
+# origin only — nothing loads from the internet, and no inline script runs. Inline style
+# attributes stay allowed (ECharts and a few templates position elements with them).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+SECURE_REFERRER_POLICY = "same-origin"
+# Powerful browser features the portal never uses (photos come through the file picker).
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
@@ -141,6 +174,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Outside production the files are served from their apps as they are (production collects them
+# at image build, hashed); WhiteNoise then has no collected directory to warn about.
+WHITENOISE_USE_FINDERS = True
+warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
 # ECharts from npm (package.json, `make install`), served from our own static files.
 STATICFILES_DIRS = [BASE_DIR / "portal" / "static", ("vendor/echarts", BASE_DIR / "node_modules" / "echarts" / "dist")]
 # Uploaded files (originals of imports, evidence) are private: never under the web root.

@@ -28,5 +28,11 @@ CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS",
 # Never switched off in production (a test checks): forced password change, second factor.
 PASSWORD_POLICY_ENFORCED = True
 OTP_REQUIRED = True
-# Behind the compose file's proxy the client address is the first X-Forwarded-For hop.
-AUDIT_TRUST_X_FORWARDED_FOR = os.environ.get("AUDIT_TRUST_X_FORWARDED_FOR", "1") == "1"
+# Collected at image build: compressed, with content hashes in their names, so WhiteNoise serves
+# them with a year's cache lifetime. The client address comes through TRUSTED_PROXIES (base.py;
+# the compose file names its nginx).
+WHITENOISE_USE_FINDERS = False
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
