@@ -30,6 +30,7 @@ class Table:
     pdf_rows: list[list] | None = None
     # A format per row for the numbers of rows that each have their own (observation points).
     row_formats: list[str] | None = None
+    note: str = ""  # a line the PDF prints under the table
 
     def format_of(self, i: int) -> str | None:
         return self.formats[i] if i < len(self.formats) else None
@@ -85,7 +86,7 @@ def verdict_label(verdict: str | None) -> str:
 
 def _area_table(title: str, rows: list, names: list[str]) -> Table:
     """Areas × targets: for each target the count attaining it and its share, in two columns."""
-    headers = [_("code"), _("area"), _("townships")]
+    headers = [_("code"), _("area"), _("Townships")]
     formats = [None, None, INT]
     for name in names:
         headers += [f"{name} · {_('count attaining')}", f"{name} · {_('share attaining')}"]
@@ -93,7 +94,7 @@ def _area_table(title: str, rows: list, names: list[str]) -> Table:
     data = [[r.code, r.name, r.townships, *(v for _n, a, s in r.cells for v in (a, _share(s)))] for r in rows]
     return Table(
         title=title, headers=headers, rows=data, formats=formats,
-        pdf_headers=[_("code"), _("area"), _("townships"), *names],
+        pdf_headers=[_("code"), _("area"), _("Townships"), *names],
         pdf_rows=[[r.code, r.name, r.townships, *(f"{a} ({_pct(s)})" for _n, a, s in r.cells)] for r in rows],
     )
 
@@ -115,9 +116,10 @@ def area_tables(ctx: dict, filters) -> list[Table]:
         ))
     if ctx.get("ranking"):
         tables.append(Table(
-            title=_("Ranking"), headers=[_("rank"), _("code"), _("area"), _("townships"), _("all seven"), _("share")],
+            title=_("Ranking"), headers=[_("rank"), _("code"), _("area"), _("Townships"), _("all seven"), _("share")],
             rows=[[i, r.code, r.name, r.townships, r.attained.get(0, 0), _share(r.share(0))] for i, r in enumerate(ctx["ranking"], 1)],
             formats=[INT, None, None, INT, INT, PCT],
+            note=_("An area with very few townships (a development zone with one, say) reaches 100% or 0% with a single township: read its rank with its count beside it."),
         ))
     tables.append(Table(
         title=_("Trend"), headers=[_("school year"), *names],
@@ -143,7 +145,7 @@ def area_data(ctx: dict, filters) -> Table:
                              names.get(n, _("all seven")) if n else _("all seven"), None, None, _share(s)])
     return Table(
         title=_("Data"),
-        headers=[_("school year"), _("year"), _("code"), _("area"), _("target"), _("name"), _("townships"), _("attained"), _("share")],
+        headers=[_("school year"), _("year"), _("code"), _("area"), _("target"), _("name"), _("Townships"), _("attained"), _("share")],
         rows=rows, formats=[None, INT, None, None, INT, None, INT, INT, PCT],
     )
 

@@ -152,3 +152,27 @@ def test_each_figure_is_written_by_its_point_format(client, results):
     assert computer_cells and all(c.number_format == "#,##0.0" for c in computer_cells)
     assert all(r[3].number_format == "0.0%" for r in rows if r[0].value == "4.2" and r[3].value is not None)
     assert {r[6].value for r in rows if r[0].value == "1.3"} == {"元"}
+
+
+def test_pdf_reports_keep_names_whole_and_the_township_report_lists_its_rectification_items(client, results):
+    import datetime
+
+    from evaluation.models import ObservationPoint, Round
+    from evaluation.services.forms import create_round
+    from workflow.models import RectificationItem
+
+    town = f"{COUNTY}109"
+    framework = ObservationPoint.objects.first().target.framework
+    rnd = create_round(name="2024年度评估", period=2024, framework=framework, township_codes=[town], created_by=results.user("province"))
+    RectificationItem.objects.create(round=Round.objects.get(pk=rnd.pk), township_id=town, point=ObservationPoint.objects.get(code="5.1", target__framework=framework),
+                                     stage="all", problem="5.1 域内实行学区化管理（全乡镇：尚未实行）", owner="曲阜市教育局", due_on=datetime.date(2025, 3, 1))
+    login(client, results, "province")
+    pdf = _pdf_text(client.get(f"/dashboard/township/{town}/report.pdf", {"period": 2024}).content)
+    assert "整改事项" in pdf and "域内实行学区化管理（全乡镇：尚未实行）" in pdf.replace("\n", "")
+    assert "2025-03-01" in pdf
+
+    area = _pdf_text(client.get("/dashboard/report.pdf", {"period": 2024, "round": 0}).content)
+    # Short cells never break: each city's name is whole on its line of the table.
+    for name in ("济南市", "济宁市", "青岛市", "菏泽市"):
+        assert name in area, name
+    assert "请结合其乡镇数看待排名" in area.replace("\n", "")  # the note under the ranking
