@@ -138,6 +138,13 @@ def area_data(ctx: dict, filters) -> Table:
         for n, a, s in r.cells:
             rows.append([school_year(filters.period), filters.period, r.code, r.name, n, names.get(n, _("all seven")) if n else _("all seven"),
                          r.townships, a, _share(s)])
+    # A county's own 乡镇, one row each per target: 1 of 1 when it attains it, 0 of 1 when not.
+    for t in ctx.get("townships") or []:
+        for n, _name in ctx["targets"]:
+            verdict = t.targets.get(n)
+            if verdict is not None:
+                attained = int(verdict == Verdict.ATTAINED)
+                rows.append([school_year(filters.period), filters.period, t.code, t.name, n, names.get(n), 1, attained, float(attained)])
     for t in ctx["trend"]:
         for n, s in zip([*(n for n, _name in ctx["targets"]), 0], t["shares"], strict=True):
             if t["period"] != filters.period:

@@ -130,6 +130,14 @@ def test_exports_are_numbers_with_formats_and_a_sheet_to_pivot(client, results):
     assert {r[2] for r in rows} >= {COUNTY, "3708"} and all(isinstance(r[1], int) for r in rows)
     assert all(r[8] is None or isinstance(r[8], (int, float)) for r in rows)
 
+    # A county's data sheet has its 乡镇 too, one row per target, attained 1 or 0 of 1.
+    county = load_workbook(io.BytesIO(client.get("/dashboard/export.xlsx", {"period": 2024, "round": 0, "area": COUNTY}).content))
+    data = next(w for w in county.worksheets if w.title.endswith("数据"))
+    towns = [r for r in data.iter_rows(min_row=3, values_only=True) if len(r[2]) == 9]
+    stored = TargetResult.objects.filter(division_code__startswith=COUNTY, period=2024, round_key=0)
+    assert len(towns) == stored.count()
+    assert sum(r[7] for r in towns) == stored.filter(verdict="attained").count()
+
 
 def test_each_figure_is_written_by_its_point_format(client, results):
     from evaluation.models import PointResult
