@@ -86,6 +86,9 @@ def test_the_trend_starts_with_a_gap_where_no_previous_year_exists(client, resul
 
     login(client, results, "province")
     response = client.get("/dashboard/", {"period": 2024, "round": 0})
+    page = response.content.decode()
+    # The wording explained where both words appear, and the rankings' note, in Chinese.
+    assert "街道虽同属乡级单位，但不计入" in page and "请结合其乡镇数看待排名" in page
     trend = response.context["trend"]
     assert [t["period"] for t in trend] == [2023, 2024]
     first, second = trend
