@@ -25,8 +25,8 @@ demo: install
 	$(PY) manage.py setup_demo
 
 run: demo
-	@echo "门户地址 / Portal: http://$(HOST)/  (管理后台 /admin/，接口文档 /api/docs/)"
-	$(PY) manage.py runserver $(HOST)
+	@echo "门户地址 / Portal: http://$(HOST)/  (管理后台 /admin/，接口文档 /api/docs/ 见页脚)"
+	$(PY) manage.py runserver --insecure $(HOST)
 
 # Lint and import contracts first (seconds), then the suite.
 test: install lint

@@ -112,7 +112,7 @@ class ProvinceOnlyAdmin(AuditedAdminMixin, admin.ModelAdmin):
 class PointInline(admin.TabularInline):
     model = ObservationPoint
     extra = 0
-    fields = ["code", "name", "stages", "source_kind", "column", "denominator", "aggregation", "rule", "threshold", "weight", "veto", "portal_default"]
+    fields = ["code", "name", "stages", "source_kind", "column", "denominator", "aggregation", "rule", "threshold", "weight", "veto", "portal_default", "unit", "scale", "decimals"]
 
 
 @admin.register(Framework)

@@ -8,7 +8,7 @@ Both read their words — verdicts, stages, the grade scale — from `evaluation
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 
@@ -200,7 +200,9 @@ def judge_targets(*, targets, results: list[PointOutcome], judgments: dict[str, 
 
     A target is attained when every applicable point is attained. 基本达成 (basic) is shown but does
     not count as attained. A failed veto point fails its target (and bars "all seven"). Weights
-    give a 0–100 score over the points with a verdict; the score never decides the verdict.
+    give a 0–100 score once every applicable point has data; a target with a point lacking data
+    has no score (None), so a missing figure never counts as attained. The score never decides
+    the verdict.
     """
     by_target: dict[int, list[tuple]] = {}
     for r in results:
@@ -224,11 +226,21 @@ def judge_targets(*, targets, results: list[PointOutcome], judgments: dict[str, 
             verdict = BASIC
         else:
             verdict = ATTAINED
-        weighed = [(p.weight, VERDICT_CREDIT[v]) for p, v in entries if v in VERDICT_CREDIT and p.weight]
-        total = sum(w for w, _c in weighed)
-        score = (sum(w * c for w, c in weighed) / total * 100).quantize(Decimal("0.1")) if total else None
+        score = None
+        if entries and INSUFFICIENT not in verdicts:
+            weighed = [(p.weight, VERDICT_CREDIT[v]) for p, v in entries if p.weight]
+            total = sum(w for w, _c in weighed)
+            score = (sum(w * c for w, c in weighed) / total * 100).quantize(Decimal("0.1")) if total else None
         out.append(TargetOutcome(target.number, verdict, score, vetoed))
     return out
+
+
+def township_score(scores: list) -> Decimal | None:
+    """A township's 0–100 score: the mean of its targets' scores when every target has one; a
+    township with a target lacking data has none (the roll-up's TOWNSHIPS_SQL, the same rule)."""
+    if not scores or any(s is None for s in scores):
+        return None
+    return (sum(Decimal(s) for s in scores) / len(scores)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
 def all_seven(targets: list[TargetOutcome]) -> bool:

@@ -81,6 +81,9 @@ def run_detail(request, pk):
             "flags": flags,
             "can_commit": run.status == ImportStatus.PREVIEWED and run.uploaded_by_id == request.user.pk,
             "changes": (run.changes or {}).get("changed", [])[:500],
+            "added": (run.changes or {}).get("added", [])[:500],
+            "nothing_changes": bool(run.summary.get("sheets")) and not run.errors
+            and not any(s["new"] or s["changed"] for s in run.summary["sheets"]),
             "pending": run.status in (ImportStatus.QUEUED, ImportStatus.RUNNING),
         },
     )
@@ -125,7 +128,8 @@ def run_file(request, pk):
 def template_download(request):
     jurisdiction = _uploader(request)
     period = _period(request)
-    data = build_workbook(jurisdiction=jurisdiction, period=period, with_values=False)
+    # Optionally with the school year's stored values, so a correction starts from what is held.
+    data = build_workbook(jurisdiction=jurisdiction, period=period, with_values=request.GET.get("prefill") == "1")
     return _download(data, XLSX, f"school-data-template-{period}.xlsx")
 
 

@@ -26,8 +26,9 @@ class Verdict(models.TextChoices):
     INSUFFICIENT = "insufficient", _("insufficient data")
 
 
-# The share of a point's weight a verdict earns in a target's 0–100 score; a point without data
-# (insufficient) is left out of the score rather than counted as nought.
+# The share of a point's weight a verdict earns in a target's 0–100 score. A point without data
+# (insufficient) earns nothing and counts as nothing: its target has no score at all (nor has its
+# township), rather than one counted over the other points — never 100 for a missing figure.
 VERDICT_CREDIT = {Verdict.ATTAINED: Decimal(1), Verdict.BASIC: Decimal("0.5"), Verdict.NOT_ATTAINED: Decimal(0)}
 
 

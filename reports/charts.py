@@ -61,8 +61,16 @@ def line_chart(periods: list[int], series: list[tuple[str, list[float | None]]],
     for k, (label, values) in enumerate(series):
         colour = PALETTE[k % len(PALETTE)]
         points = [xy(i, v) for i, v in enumerate(values) if v is not None]
-        if len(points) > 1:
-            parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="{3 if k == len(series) - 1 else 1.5}" points="' + " ".join(f"{x:.1f},{y:.1f}" for x, y in points) + '"/>')
+        # A year without a figure breaks the line: a gap, never a drop to 0.
+        segments, run = [], []
+        for i, v in enumerate(values):
+            if v is None:
+                segments, run = segments + [run], []
+            else:
+                run.append(xy(i, v))
+        for seg in [*segments, run]:
+            if len(seg) > 1:
+                parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="{3 if k == len(series) - 1 else 1.5}" points="' + " ".join(f"{x:.1f},{y:.1f}" for x, y in seg) + '"/>')
         for x, y in points:
             parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{colour}"/>')
         lx, ly = left + (k % 4) * (pw / 4), top + ph + 32 + (k // 4) * 16

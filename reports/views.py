@@ -21,7 +21,7 @@ from townships.jurisdiction import jurisdiction_for
 from townships.models import Role
 
 from . import charts, selectors
-from .exports import area_tables, township_tables, workbook
+from .exports import area_data, area_tables, school_year, township_tables, workbook
 from .models import MapLayer
 from .services import MapRefused, upload_map
 from .tilemap import tiles
@@ -51,7 +51,7 @@ def _area_context(request, area_code: str | None = None) -> dict:
         ctx["missing"] = selectors.missing_uploads(f, ctx["townships"])
     ctx.update(filters=f, level=level, stage_labels=selectors.stage_labels(), populations_labels=selectors.population_labels(f))
     ctx["trend_data"] = {
-        "periods": [t["period"] for t in ctx["trend"]],
+        "periods": [f"{t['period']}–{t['period'] + 1}" for t in ctx["trend"]],
         "series": [{"name": label, "data": [None if t["shares"][i] is None else round(t["shares"][i] * 100, 1) for t in ctx["trend"]]}
                    for i, label in enumerate([*(f"{_('Target')} {n}" for n, _name in ctx["targets"]), _("all seven")])],
     }
@@ -120,8 +120,8 @@ def _breadcrumbs(division, jurisdiction) -> list:
 def dashboard_xlsx(request):
     ctx = _area_context(request)
     f = ctx["filters"]
-    title = _("%(area)s · school year %(period)s") % {"area": f.area.name, "period": f.period}
-    return _download(workbook(area_tables(ctx, f), title=title), f"dashboard-{f.area.code}-{f.period}.xlsx",
+    title = _("%(area)s · %(year)s") % {"area": f.area.name, "year": school_year(f.period)}
+    return _download(workbook([*area_tables(ctx, f), area_data(ctx, f)], title=title), f"dashboard-{f.area.code}-{f.period}.xlsx",
                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
@@ -178,7 +178,7 @@ def township(request, code: str):
 def township_xlsx(request, code: str):
     ctx = _township_context(request, code)
     f = ctx["filters"]
-    title = _("%(area)s · school year %(period)s") % {"area": ctx["town"].name, "period": f.period}
+    title = _("%(area)s · %(year)s") % {"area": ctx["town"].name, "year": school_year(f.period)}
     return _download(workbook(township_tables(ctx), title=title), f"township-{code}-{f.period}.xlsx",
                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 

@@ -68,4 +68,7 @@ def record_outcome(run: ImportRun, outcome: Outcome) -> None:
     run.flags = [f.as_dict() for f in outcome.flags]
     if run.status != ImportStatus.COMMITTED:
         # The preview shows the first changed cells; the commit records all of them.
-        run.changes = {"changed": [cell for s in outcome.sheets for cell in s.cell_changes][:MAX_SHOWN_CHANGES]}
+        run.changes = {
+            "changed": [cell for s in outcome.sheets for cell in s.cell_changes][:MAX_SHOWN_CHANGES],
+            "added": [row for s in outcome.sheets for row in s.added_rows()][:MAX_SHOWN_CHANGES],
+        }

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext as _
+
 from .validation import ParsedSheet, RowError
 
 
@@ -68,6 +70,16 @@ class SheetOutcome:
     cell_changes: list[list] = field(default_factory=list)  # [subject, header, old, new]
     flags: list[Flag] = field(default_factory=list)
 
+    def added_rows(self) -> list[list]:
+        """The new rows as the preview lists them: [sheet, subject, the row's values] — a help
+        relation too, whose key is all it has."""
+        headers = {col.key: col.header for col in self.parsed.present}
+        out = []
+        for ch in self.new:
+            shown = [f"{headers.get(k, k)}：{_shown(v)}" for k, v in ch.values.items() if k in headers and v not in (None, "")]
+            out.append([self.parsed.spec.title, ch.subject, "；".join(shown)])
+        return out
+
     def counts(self) -> dict:
         return {
             "sheet": self.parsed.name,
@@ -88,3 +100,9 @@ class Outcome:
     @property
     def flags(self) -> list[Flag]:
         return [f for s in self.sheets for f in s.flags]
+
+
+def _shown(value) -> str:
+    if isinstance(value, bool):
+        return str(_("yes") if value else _("no"))
+    return str(value)

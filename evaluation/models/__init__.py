@@ -1,5 +1,5 @@
 from .data import ConfirmedFlag, Grade, HelpKind, HelpRelation, ImportRun, ImportStatus, SchoolYear, TownshipYear
-from .framework import Aggregation, Framework, ObservationPoint, RuleKind, SourceKind, Target, TrendReading
+from .framework import Aggregation, Framework, ObservationPoint, PointScale, RuleKind, SourceKind, Target, TrendReading
 from .results import AreaCountsDue, AreaResult, PointResult, RollupJob, RollupUnit, TargetResult, TownshipResult
 from .rounds import Assignment, Evidence, FormChange, FormEvent, FormStatus, InspectionForm, Judgment, JudgmentLevel, Round, RoundTownship
 
@@ -29,6 +29,7 @@ __all__ = [
     "TargetResult",
     "TownshipResult",
     "TrendReading",
+    "PointScale",
     "Round",
     "RoundTownship",
     "RuleKind",

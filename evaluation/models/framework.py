@@ -77,6 +77,16 @@ class TrendReading(models.TextChoices):
     NOT_FALLEN = "not_fallen", _("Not lower than the previous year")
 
 
+class PointScale(models.TextChoices):
+    """How a point's value is written (it is stored as computed): as it is, a fraction as a
+    percentage, a per-student figure per 100 students, or 1/0 as yes/no."""
+
+    VALUE = "value", _("as computed")
+    SHARE = "share", _("share, shown as %")
+    PER_100 = "per_100", _("per 100 students")
+    YES_NO = "yes_no", _("yes / no")
+
+
 class ObservationPoint(models.Model):
     target = models.ForeignKey(Target, on_delete=models.CASCADE, related_name="points")
     code = models.CharField(_("code"), max_length=10)
@@ -100,6 +110,10 @@ class ObservationPoint(models.Model):
     portal_default = models.BooleanField(_("portal default, not from the programme"), default=False)
     source_quote = models.TextField(_("text of the programme it comes from"))
     order = models.PositiveSmallIntegerField(default=0)
+    # How its figures are written everywhere (evaluation/figures.py): unit, scale and decimals.
+    unit = models.CharField(_("unit of measure"), max_length=20, blank=True)
+    scale = models.CharField(_("scale"), max_length=10, choices=PointScale.choices, default=PointScale.VALUE)
+    decimals = models.PositiveSmallIntegerField(_("decimals"), default=2)
 
     class Meta:
         verbose_name = _("observation point")

@@ -48,7 +48,8 @@ def point_map(framework) -> dict:
 
 # A target: not attained if any point is (a failed veto point among them), else insufficient if
 # any point lacks data, else 基本达成 if any point is only basically attained, else attained. The
-# score weighs the points with a verdict and never decides it. Data points (round 0) count in
+# score weighs the points' credits once every point has data — a target with a point lacking data
+# has no score (NULL), never one counted over the rest — and never decides the verdict. Data points (round 0) count in
 # every round of their period; judgments only in their round. {target}, {weight}, {veto} and
 # {ids} are filled from `point_map`.
 TARGETS_SQL = f"""
@@ -58,8 +59,8 @@ SELECT pr.division_code, pr.target_number, %(period)s, %(round)s,
        WHEN SUM(CASE WHEN pr.verdict = {w.INSUFFICIENT} THEN 1 ELSE 0 END) > 0 THEN {w.INSUFFICIENT}
        WHEN SUM(CASE WHEN pr.verdict = {w.BASIC} THEN 1 ELSE 0 END) > 0 THEN {w.BASIC}
        ELSE {w.ATTAINED} END,
-  ROUND(100.0 * SUM(pr.weight * {w.credit('pr.verdict')})
-        / NULLIF(SUM(CASE WHEN pr.verdict <> {w.INSUFFICIENT} THEN pr.weight * 1.0 END), 0), 1),
+  CASE WHEN SUM(CASE WHEN pr.verdict = {w.INSUFFICIENT} THEN 1 ELSE 0 END) = 0
+       THEN ROUND(100.0 * SUM(pr.weight * {w.credit('pr.verdict')}) / NULLIF(SUM(pr.weight * 1.0), 0), 1) END,
   MAX(CASE WHEN pr.veto = 1 AND pr.verdict = {w.NOT_ATTAINED} THEN 1 ELSE 0 END) = 1,
   %(now)s
 FROM (
@@ -75,13 +76,14 @@ WHERE evaluation_targetresult.verdict <> EXCLUDED.verdict OR evaluation_targetre
    OR evaluation_targetresult.vetoed <> EXCLUDED.vetoed
 """
 
-# A township attains "all seven" when its seven targets are attained and no veto point failed.
+# A township attains "all seven" when its seven targets are attained and no veto point failed. Its
+# score is the mean of its targets' scores when every target has one, else NULL (rules.township_score).
 TOWNSHIPS_SQL = f"""
 INSERT INTO evaluation_townshipresult (division_code, period, round_key, targets_attained, all_seven, score, computed_at)
 SELECT division_code, period, round_key,
        SUM(CASE WHEN verdict = {w.ATTAINED} THEN 1 ELSE 0 END),
        SUM(CASE WHEN verdict = {w.ATTAINED} THEN 1 ELSE 0 END) = 7 AND MAX(CASE WHEN vetoed THEN 1 ELSE 0 END) = 0,
-       ROUND(AVG(score), 1), %(now)s
+       CASE WHEN COUNT(score) = COUNT(*) THEN ROUND(AVG(score), 1) END, %(now)s
 FROM evaluation_targetresult
 WHERE period = %(period)s AND round_key = %(round)s AND division_code >= %(lo)s AND division_code < %(hi)s
 GROUP BY division_code, period, round_key

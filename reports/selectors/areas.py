@@ -156,12 +156,30 @@ def trend(f: Filters) -> list[dict]:
         latest[r.period] = r.pk
     pairs = [(p, latest.get(p, 0) if f.round_key else 0) for p in f.periods]
     q = reduce(or_, (Q(period=p, round_key=k) for p, k in pairs))
-    found = {}
-    for period, target, townships, attained in AreaResult.objects.filter(
+    # A target no 乡镇 of the area could be judged on in a year (target 7 in the first year: no
+    # previous year to rise on) is a gap in the series, not a share of 0; all seven with it.
+    judged_here = TargetResult.objects.filter(
+        period=OuterRef("period"), round_key=OuterRef("round_key"), target_number=OuterRef("target_number"), division_code__startswith=f.area.code,
+    ).exclude(verdict=Verdict.INSUFFICIENT)
+    found, judged = {}, set()
+    for period, target, townships, attained, was_judged in AreaResult.objects.filter(
         q, division_code=f.area.code, population=f.population, stage=f.stage
-    ).values_list("period", "target_number", "townships", "attained"):
+    ).annotate(judged=Exists(judged_here)).values_list("period", "target_number", "townships", "attained", "judged"):
         found[(period, target)] = attained / townships if townships else None
-    return [{"period": p, "shares": [found.get((p, n)) for n in (*TARGET_NUMBERS, 0)]} for p in f.periods]
+        if was_judged:
+            judged.add((period, target))
+    # All seven is a gap in a year missing a target other years have (a target never judged in
+    # the series, 3 without a round, leaves it a true 0).
+    ever = {n for _p, n in judged}
+    rows = []
+    for p in f.periods:
+        shares = [found.get((p, n)) if (p, n) in judged else None for n in TARGET_NUMBERS]
+        seven = found.get((p, 0)) if all((p, n) in judged for n in ever) else None
+        rows.append({"period": p, "shares": [*shares, seven]})
+    # The series start at the first school year with any figure.
+    while rows and all(s is None for s in rows[0]["shares"]):
+        rows.pop(0)
+    return rows
 
 
 def rankings(f: Filters, *, width: int, limit: int = 10) -> list[AreaRow]:

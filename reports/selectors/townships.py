@@ -15,6 +15,7 @@ from evaluation.models import (
     TargetResult,
     TownshipYear,
 )
+from evaluation.rules import township_score
 from evaluation.vocabulary import Verdict
 from townships.jurisdiction import Jurisdiction
 from townships.models import PROGRAMME_KINDS, Division, Level, PilotTownship, School
@@ -40,14 +41,11 @@ class TownshipRow:
 def summarise(row) -> None:
     """Targets attained, all seven and the mean score, read from the target verdicts exactly as
     the roll-up's township results are (evaluation/rollup/verdicts.py TOWNSHIPS_SQL)."""
-    from decimal import ROUND_HALF_UP, Decimal
-
     if not row.targets:
         return
     row.attained = sum(1 for v in row.targets.values() if v == Verdict.ATTAINED)
     row.all_seven = row.attained == 7 and not row.vetoed
-    scores = [s for s in row.scores if s is not None]
-    row.score = (sum(scores) / len(scores)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP) if scores else None
+    row.score = township_score(row.scores)
 
 
 def county_townships(f: Filters) -> list[TownshipRow]:

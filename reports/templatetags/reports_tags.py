@@ -21,6 +21,12 @@ def pct(share) -> str:
 
 
 @register.filter
+def score(value) -> str:
+    """A 0–100 score with one decimal; none (a target or 乡镇 lacking data) is a dash, never 100."""
+    return "—" if value is None or value == "" else f"{float(value):.1f}"
+
+
+@register.filter
 def verdict(value) -> str:
     return verdict_label(value)
 

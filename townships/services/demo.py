@@ -175,17 +175,18 @@ class DemoLogin:
     role: str
     unit_code: str
     description: str
+    person: str = ""  # the name the header shows (a demo person's, marked as such)
 
 
 DEMO_LOGINS = [
-    DemoLogin("sheng", Role.PROVINCE_STAFF, "37", "省教育厅 工作人员"),
-    DemoLogin("jining", Role.CITY_STAFF, "3708", "济宁市教育局 工作人员"),
-    DemoLogin("qingdao", Role.CITY_STAFF, "3702", "青岛市教育局 工作人员"),
-    DemoLogin("qufu", Role.COUNTY_OFFICER, "370881", "曲阜市教育局 县级管理员"),
-    DemoLogin("zoucheng", Role.COUNTY_OFFICER, "370883", "邹城市教育局 县级管理员"),
-    DemoLogin("jiaozhou", Role.COUNTY_OFFICER, "370281", "胶州市教育局 县级管理员"),
-    DemoLogin("ducha", Role.INSPECTOR, "37", "省级督导评估专家（组长）"),
-    DemoLogin("ducha2", Role.INSPECTOR, "37", "省级督导评估专家（组员）"),
+    DemoLogin("sheng", Role.PROVINCE_STAFF, "37", "省教育厅 工作人员", "李明（演示）"),
+    DemoLogin("jining", Role.CITY_STAFF, "3708", "济宁市教育局 工作人员", "王芳（演示）"),
+    DemoLogin("qingdao", Role.CITY_STAFF, "3702", "青岛市教育局 工作人员", "张伟（演示）"),
+    DemoLogin("qufu", Role.COUNTY_OFFICER, "370881", "曲阜市教育局 县级管理员", "孔磊（演示）"),
+    DemoLogin("zoucheng", Role.COUNTY_OFFICER, "370883", "邹城市教育局 县级管理员", "孟静（演示）"),
+    DemoLogin("jiaozhou", Role.COUNTY_OFFICER, "370281", "胶州市教育局 县级管理员", "赵强（演示）"),
+    DemoLogin("ducha", Role.INSPECTOR, "37", "省级督导评估专家（组长）", "陈刚（演示）"),
+    DemoLogin("ducha2", Role.INSPECTOR, "37", "省级督导评估专家（组员）", "刘洋（演示）"),
 ]
 
 
@@ -194,7 +195,10 @@ def load_demo_users(*, password: str = DEMO_PASSWORD) -> list[DemoLogin]:
     from townships.services.users import upsert_portal_user
 
     for login in DEMO_LOGINS:
-        upsert_portal_user(username=login.username, role=login.role, unit_code=login.unit_code, password=password)
+        user = upsert_portal_user(username=login.username, role=login.role, unit_code=login.unit_code, password=password)
+        if login.person and user.first_name != login.person:
+            user.first_name = login.person
+            user.save(update_fields=["first_name"])
     if not User.objects.filter(username="admin").exists():
         User.objects.create_superuser(username="admin", password=password, email="")
     return DEMO_LOGINS

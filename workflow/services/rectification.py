@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.results_version import results_changed
+from evaluation.figures import figure
 from evaluation.models import Assignment, FormStatus, InspectionForm, PointResult, Round
 from evaluation.vocabulary import Verdict
 from townships.models import Division, Role
@@ -21,10 +22,6 @@ from .common import WorkflowRefused, require_area, store_private_file
 from .notifications import notify, staff_of
 
 STAGES = {"all": "全乡镇", "kindergarten": "幼儿园", "primary": "小学", "junior": "初中"}
-
-
-def _number(value) -> str:
-    return "—" if value is None else f"{float(value):.4g}"
 
 
 @transaction.atomic
@@ -54,7 +51,7 @@ def sync_items(*, round: Round, prefix: str = "") -> int:
         start = timezone.localdate(form.submitted_at) if form.submitted_at else timezone.localdate()
         details = "；".join(
             f"{STAGES.get(r.stage, r.stage)}：" + (
-                _("value %(value)s, urban reference %(reference)s") % {"value": _number(r.value), "reference": _number(r.reference)}
+                _("value %(value)s, urban reference %(reference)s") % {"value": figure(r.value, point), "reference": figure(r.reference, point)}
                 if r.value is not None else _("judged not attained by the inspectors")
             )
             for r in results

@@ -1,0 +1,61 @@
+"""A user who opens what is not theirs gets the portal's own page in Chinese — in the demo's
+settings too — and the API documentation sits in the footer, not in a role's navigation."""
+import pytest
+
+from tests.test_settings import run_settings
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_demo_settings_run_without_debug():
+    out = run_settings("portal.settings.local")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[3] == "False"
+
+
+def test_another_countys_township_is_a_chinese_not_found_page(client, world):
+    from django.test import override_settings
+
+    client.force_login(world.user("county_370881"))
+    with override_settings(DEBUG=False):
+        response = client.get("/dashboard/township/370883114/")
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert "页面不存在" in page and "管辖范围以外" in page
+    assert "URLconf" not in page and "Page not found" not in page
+    assert "返回首页" in page
+
+
+def test_a_server_error_is_a_chinese_page(rf):
+    from portal.errors import server_error
+
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        response = server_error(rf.get("/dashboard/"))
+    assert response.status_code == 500
+    assert "系统出错" in response.content.decode() and "boom" not in response.content.decode()
+
+
+def test_a_refusal_is_a_chinese_page(rf):
+    from django.core.exceptions import PermissionDenied
+    from django.views.defaults import permission_denied
+
+    request = rf.get("/admin/")
+    from django.contrib.auth.models import AnonymousUser
+
+    request.user = AnonymousUser()
+    response = permission_denied(request, PermissionDenied())
+    assert response.status_code == 403 and "无权访问" in response.content.decode()
+
+
+@pytest.mark.parametrize("key", ["province", "city_3708", "county_370881", "inspector_a"])
+def test_api_docs_are_in_the_footer_not_the_navigation(client, world, key):
+    import re
+
+    client.force_login(world.user(key))
+    page = client.get("/workflow/").content.decode()
+    nav = re.search(r"<nav>(.*?)</nav>", page, re.S).group(1)
+    assert "/api/docs/" not in nav
+    footer = re.search(r'<footer class="footer">(.*?)</footer>', page, re.S).group(1)
+    assert "/api/docs/" in footer and "接口文档" in footer
