@@ -112,7 +112,7 @@ class ProvinceOnlyAdmin(AuditedAdminMixin, admin.ModelAdmin):
 class PointInline(admin.TabularInline):
     model = ObservationPoint
     extra = 0
-    fields = ["code", "name", "stages", "source_kind", "column", "denominator", "aggregation", "rule", "threshold", "weight", "veto", "portal_default"]
+    fields = ["code", "name", "stages", "source_kind", "column", "denominator", "aggregation", "rule", "threshold", "min_valid", "weight", "veto", "portal_default"]
 
 
 @admin.register(Framework)
@@ -129,7 +129,7 @@ class FrameworkAdmin(ProvinceOnlyAdmin):
 
 @admin.register(ObservationPoint)
 class ObservationPointAdmin(ProvinceOnlyAdmin):
-    list_display = ["code", "name", "target", "source_kind", "column", "rule", "threshold", "weight", "veto", "portal_default"]
+    list_display = ["code", "name", "target", "source_kind", "column", "rule", "threshold", "min_valid", "weight", "veto", "portal_default"]
     list_filter = ["target__framework", "source_kind", "rule", "portal_default"]
     search_fields = ["code", "name"]
 

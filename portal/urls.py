@@ -9,6 +9,7 @@ from rest_framework.routers import DefaultRouter
 from evaluation.api import ImportRunViewSet, SchoolYearViewSet
 from evaluation.api_forms import AssignmentViewSet, FormViewSet, FrameworkViewSet, RoundViewSet
 from security import views as security_views
+from surveys.api import QuestionnaireViewSet, WindowViewSet
 from townships.api import DivisionViewSet, SchoolViewSet
 from workflow.api import (
     AssessmentViewSet,
@@ -40,6 +41,8 @@ router.register("rectification-items", RectificationViewSet, basename="rectifica
 router.register("cases", CaseViewSet, basename="case")
 router.register("funding", FundingViewSet, basename="funding")
 router.register("notifications", NotificationViewSet, basename="notification")
+router.register("questionnaires", QuestionnaireViewSet, basename="questionnaire")
+router.register("survey-windows", WindowViewSet, basename="survey-window")
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -55,6 +58,9 @@ urlpatterns = [
     path("data/", include("evaluation.urls")),
     path("dashboard/", include("reports.urls")),
     path("workflow/", include("workflow.urls")),
+    path("surveys/", include("surveys.urls")),
+    # The public answer pages, the only pages without a login.
+    path("s/", include("surveys.public_urls")),
     path("api/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
