@@ -336,3 +336,24 @@ def test_province_and_city_see_rates_only(surveys):
     county.force_login(world.user(f"county_{OWN}"))
     results = county.get(f"/api/survey-windows/{window.pk}/results/").json()
     assert (results["issued"], results["valid"], results["satisfied"]) == (5, 1, 1)
+
+
+def test_an_upload_cannot_change_figures_the_survey_collected(surveys, django_capture_on_commit_callbacks):
+    from evaluation.imports.service import import_file
+    from tests import import_files as f
+
+    world, parents, _students = surveys
+    with django_capture_on_commit_callbacks(execute=True):
+        window, school = _open(world, parents, n=8)
+    officer = world.user(f"county_{OWN}")
+    headers = ["乡镇代码", "学年", "户籍小学适龄儿童数", "家长问卷发放数", "家长有效问卷数", "家长满意数"]
+    before = snapshot(TownshipYear)
+    run = import_file(user=officer, jurisdiction=resolve_jurisdiction(officer), data=f.xlsx({"乡镇年度数据": [headers, [school.township_id, 2024, 500, 200, 150, 140]]}),
+                      file_name="typed.xlsx", channel="test", dry_run=False)
+    assert run.status == "invalid" and any("满意度调查" in e["message"] for e in run.errors), run.errors
+    assert snapshot(TownshipYear) == before
+    # The same figures and another column: accepted.
+    run = import_file(user=officer, jurisdiction=resolve_jurisdiction(officer), data=f.xlsx({"乡镇年度数据": [headers, [school.township_id, 2024, 500, 8, 0, 0]]}),
+                      file_name="typed.xlsx", channel="test", dry_run=False)
+    assert run.status == "committed", run.errors
+    assert TownshipYear.objects.get(township_id=school.township_id, period=2024).registered_primary == 500
