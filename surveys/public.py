@@ -57,7 +57,7 @@ def answer(request, code: str):
     chosen, missing = {}, []
     if request.method == "POST":
         now = timezone.now()
-        outcome = answering.submit(raw_code=code, data=request.POST, now=now)
+        outcome = answering.submit(answer_code=answer_code, data=request.POST, now=now)
         if outcome.state == State.ANSWERED:
             note_answer(window_id=answer_code.window_id, school_id=answer_code.school_id, address=ratelimits.address(request), now=now)
             return redirect("surveys_public:thanks")

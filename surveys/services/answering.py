@@ -97,10 +97,12 @@ def sheet_digest(answers: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps(answers, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
-def submit(*, raw_code: str, data, now: datetime | None = None) -> Outcome:
-    """Record one answer and spend its code, or refuse and change nothing."""
+def submit(*, raw_code: str = "", answer_code: AnswerCode | None = None, data, now: datetime | None = None) -> Outcome:
+    """Record one answer and spend its code (given as typed, or as found already), or refuse and
+    change nothing."""
     now = now or timezone.now()
-    answer_code = find(raw_code)
+    if answer_code is None:
+        answer_code = find(raw_code)
     state = state_of(answer_code, now)
     if state != State.OPEN:
         return Outcome(state)
