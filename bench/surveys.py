@@ -67,7 +67,7 @@ def prepare():
     load_framework()
     parents = load_questionnaires()[0]
     town = Division.objects.filter(parent_id="370881", kind="town").order_by("code").first()
-    schools = [School.objects.get_or_create(code=f"9{town.code}{i}", defaults={"name": f"{town.name}第{i}学校", "stage": Stage.PRIMARY, "township": town})[0]
+    schools = [School.objects.get_or_create(code=f"S{town.code[-6:]}{i:02d}", defaults={"name": f"{town.name}第{i}学校", "stage": Stage.PRIMARY, "township": town})[0]
                for i in range(10)]
     officer, _ = User.objects.get_or_create(username="bench_survey_county", defaults={"role": Role.COUNTY_OFFICER, "unit_id": "370881"})
     total = ANSWERS + ALONE

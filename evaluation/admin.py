@@ -47,7 +47,7 @@ class SchoolYearAdmin(UploadLinkMixin, ExportMixin, ReadOnlyScopedAdmin):
 
 @admin.register(TownshipYear)
 class TownshipYearAdmin(UploadLinkMixin, ExportMixin, ReadOnlyScopedAdmin):
-    list_display = ["township", "period", "registered_primary", "attending_primary", "parents_satisfied", "parent_surveys_valid"]
+    list_display = ["township", "period", "registered_primary", "attending_primary", "parents_satisfied", "parent_surveys_valid", "parent_surveys_collected"]
     search_fields = ["township__code", "township__name"]
     list_select_related = ["township"]
 

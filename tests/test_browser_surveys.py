@@ -43,9 +43,12 @@ def _answer(page, overall):
         page.check(f'input[name="q{n}"][value="{choice}"]')
 
 
-def test_a_survey_windows_whole_life(browser, live_server, world):
+def test_a_survey_windows_whole_life(browser, live_server, world, monkeypatch):
     from django.core.cache import cache
 
+    from portal.celery import app
+
+    monkeypatch.setitem(app.conf, "task_always_eager", True)  # counting in-process, as on the embedded default
     cache.clear()
     base = live_server.url
     load_questionnaires()

@@ -27,7 +27,11 @@ ALL_SATISFIED = {"q1": "非常满意", "q2": "满意", "q3": "满意", "q4": "�
 
 
 @pytest.fixture
-def surveys(world):
+def surveys(world, monkeypatch):
+    from portal.celery import app
+
+    # Counting runs in-process here; the bench runs it on a real worker (REDIS_URL).
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
     cache.clear()
     parents, students = load_questionnaires()
     return world, parents, students
