@@ -28,6 +28,7 @@ BENCH_GROUPS = {
     "rollup": "bench.rollup:rollup_figures",
     "dashboard": "bench.dashboard:dashboard_figures",
     "load": "bench.load:load_figures",
+    "surveys": "bench.surveys:survey_figures",
 }
 
 

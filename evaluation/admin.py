@@ -47,7 +47,7 @@ class SchoolYearAdmin(UploadLinkMixin, ExportMixin, ReadOnlyScopedAdmin):
 
 @admin.register(TownshipYear)
 class TownshipYearAdmin(UploadLinkMixin, ExportMixin, ReadOnlyScopedAdmin):
-    list_display = ["township", "period", "registered_primary", "attending_primary", "parents_satisfied", "parent_surveys_valid"]
+    list_display = ["township", "period", "registered_primary", "attending_primary", "parents_satisfied", "parent_surveys_valid", "parent_surveys_collected"]
     search_fields = ["township__code", "township__name"]
     list_select_related = ["township"]
 
@@ -112,7 +112,7 @@ class ProvinceOnlyAdmin(AuditedAdminMixin, admin.ModelAdmin):
 class PointInline(admin.TabularInline):
     model = ObservationPoint
     extra = 0
-    fields = ["code", "name", "stages", "source_kind", "column", "denominator", "aggregation", "rule", "threshold", "weight", "veto", "portal_default", "unit", "scale", "decimals"]
+    fields = ["code", "name", "stages", "source_kind", "column", "denominator", "aggregation", "rule", "threshold", "min_valid", "weight", "veto", "portal_default", "unit", "scale", "decimals"]
 
 
 @admin.register(Framework)
@@ -129,7 +129,7 @@ class FrameworkAdmin(ProvinceOnlyAdmin):
 
 @admin.register(ObservationPoint)
 class ObservationPointAdmin(ProvinceOnlyAdmin):
-    list_display = ["code", "name", "target", "source_kind", "column", "rule", "threshold", "weight", "veto", "portal_default"]
+    list_display = ["code", "name", "target", "source_kind", "column", "rule", "threshold", "min_valid", "weight", "veto", "portal_default"]
     list_filter = ["target__framework", "source_kind", "rule", "portal_default"]
     search_fields = ["code", "name"]
 

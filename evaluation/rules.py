@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.conf import settings
-
 from evaluation.models import Aggregation, HelpRelation, ObservationPoint, RuleKind, SchoolYear, SourceKind, TownshipYear, TrendReading
 from evaluation.vocabulary import GRADE_SCORE, SCHOOL_STAGES, VERDICT_CREDIT, EvaluationStage, JudgmentLevel, Verdict, stage_label
 from townships.models import Phase, PilotTownship
@@ -174,10 +172,10 @@ def _township_point(point, town: dict, period: int) -> PointOutcome:
             return PointOutcome(point, stage, now, None, INSUFFICIENT, "no previous year")
         risen = now >= before if point.trend_reading == TrendReading.NOT_FALLEN else now > before
         return PointOutcome(point, stage, now, before, ATTAINED if risen else NOT_ATTAINED)
-    if point.rule == RuleKind.THRESHOLD and point.denominator:
+    if point.rule == RuleKind.THRESHOLD and point.denominator and point.min_valid is not None:
         # A survey rate from too few valid answers says nothing either way.
         valid = getattr(town.get(period), point.denominator)
-        if valid < settings.SURVEY_MIN_VALID:
+        if valid < point.min_valid:
             return PointOutcome(point, stage, now, point.threshold, INSUFFICIENT, "too few valid surveys")
     return PointOutcome(point, stage, now, point.threshold, ATTAINED if _passes(point, now) else NOT_ATTAINED)
 

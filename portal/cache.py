@@ -34,6 +34,8 @@ class ResilientRedisCache(RedisCache):
     set_many = _guard(list)(RedisCache.set_many)
     # A lock taken through `add` is refused while Redis is down: the job waits for the next run.
     add = _guard(False)(RedisCache.add)
+    # Counters (django-ratelimit's): None when Redis is down, which it reads as "cannot count".
+    incr = _guard(lambda: None)(RedisCache.incr)
     delete = _guard(False)(RedisCache.delete)
     delete_many = _guard(None)(RedisCache.delete_many)
     has_key = _guard(False)(RedisCache.has_key)

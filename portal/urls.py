@@ -10,6 +10,7 @@ from rest_framework.routers import DefaultRouter
 from evaluation.api import ImportRunViewSet, SchoolYearViewSet
 from evaluation.api_forms import AssignmentViewSet, FormViewSet, FrameworkViewSet, RoundViewSet
 from security import views as security_views
+from surveys.api import QuestionnaireViewSet, WindowViewSet
 from townships.api import AccountViewSet, DivisionViewSet, SchoolViewSet
 from workflow.api import (
     AssessmentViewSet,
@@ -41,6 +42,8 @@ router.register("rectification-items", RectificationViewSet, basename="rectifica
 router.register("cases", CaseViewSet, basename="case")
 router.register("funding", FundingViewSet, basename="funding")
 router.register("notifications", NotificationViewSet, basename="notification")
+router.register("questionnaires", QuestionnaireViewSet, basename="questionnaire")
+router.register("survey-windows", WindowViewSet, basename="survey-window")
 router.register("accounts", AccountViewSet, basename="account")
 
 class FaviconView(RedirectView):
@@ -67,6 +70,9 @@ urlpatterns = [
     path("data/", include("evaluation.urls")),
     path("dashboard/", include("reports.urls")),
     path("workflow/", include("workflow.urls")),
+    path("surveys/", include("surveys.urls")),
+    # The public answer pages, the only pages without a login.
+    path("s/", include("surveys.public_urls")),
     path("api/", include(router.urls)),
     # The schema and its docs describe the data: for logged-in users only.
     path("api/schema/", login_required(SpectacularAPIView.as_view()), name="schema"),

@@ -8,10 +8,12 @@ Longer than our modules usually are, on purpose: the matrix is one table (the pa
 each URL takes, for each role) read with the checks beside it; split, a reader would have to
 join the two again to see what an endpoint was tested with."""
 import re
+from datetime import timedelta
 
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from evaluation.imports.service import import_file
@@ -20,6 +22,10 @@ from evaluation.rollup import rollup_all
 from evaluation.services.demo import load_demo_facts
 from evaluation.services.forms import add_evidence, assign_team, create_round, save_draft, submit_form
 from evaluation.services.framework import load_framework
+from surveys.models import Answer, AnswerCode, SurveyWindow
+from surveys.services.answering import submit
+from surveys.services.questionnaires import load_questionnaires
+from surveys.services.windows import open_window
 from tests import import_files as f
 from tests.conftest import snapshot
 from townships.jurisdiction import resolve_jurisdiction
@@ -45,7 +51,7 @@ pytestmark = pytest.mark.django_db
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 OWN, OTHER = "370881", "370883"  # 曲阜市, 邹城市
 TABLES = (School, SchoolYear, ImportRun, InspectionForm, Evidence, Assignment, SelfAssessment, SelfAssessmentItem, ReviewStep, DataLock,
-          RectificationItem, RectificationEvidence, Plan, GoodPractice)
+          RectificationItem, RectificationEvidence, Plan, GoodPractice, SurveyWindow, AnswerCode, Answer)
 
 
 def _town(county):
@@ -88,6 +94,14 @@ def two_counties(world):
             plan=save_plan(user=officer, year=2024, title=f"{county} 方案"),
             case=submit_case(user=officer, title=f"{county} 案例", theme="lesson", summary="……"),
         )
+    parents, _students = load_questionnaires()
+    for county in (OWN, OTHER):
+        officer, school = world.user(f"county_{county}"), objects[county]["school"]
+        window = open_window(user=officer, jurisdiction=resolve_jurisdiction(officer), township_code=school.township_id, questionnaire=parents,
+                             period=2024, opens_at=timezone.now() - timedelta(hours=1), closes_at=timezone.now() + timedelta(days=1), targets={school.pk: 3})
+        code = window.codes.order_by("id").first().code
+        submit(raw_code=code, data={"q1": "满意", "q2": "满意", "q3": "满意", "q4": "满意", "q5": "满意", "q6": "满意"})
+        objects[county].update(window=window, code=window.codes.filter(spent_at__isnull=True).order_by("id").first().code)
     objects["round"] = rnd
     objects["notification"] = Notification.objects.filter(user=world.user(f"county_{OTHER}")).first()
     return world, objects
@@ -124,17 +138,22 @@ PARAMS = {
     "reports:township": {"code": "town"}, "reports:township_xlsx": {"code": "town"}, "reports:township_pdf": {"code": "town"},
     "workflow:plan": {"pk": "plan"}, "workflow:assessment": {"pk": "assessment"}, "workflow:item": {"pk": "item"},
     "workflow:case": {"pk": "case"}, "workflow:file": {"kind": "=rectification", "pk": "item_evidence"},
+    "surveys:window": {"pk": "window"}, "surveys:slips": {"pk": "window"}, "surveys:codes_xlsx": {"pk": "window"},
+    "surveys:close": {"pk": "window"}, "surveys:count": {"pk": "window"},
+    "surveys_public:answer": {"code": "code"},
 }
 # The units' accounts are managed by provincial and city staff only (a county officer is refused
 # every one of these with 403, inside or out): a city officer of the other city is checked below.
 ACCOUNT_PAGES = {"townships:account_active": {"pk": "account"}, "townships:account_reset": {"pk": "account"}}
 ACCOUNT_API = {"accounts"}
+# The only pages without a login: the public survey answer pages (tested on their own below).
+PUBLIC = {"surveys_public:start", "surveys_public:answer", "surveys_public:thanks"}
 API_PARAMS = {
     "divisions": "town", "schools": "school", "imports": "run", "school-years": "school_year", "forms": "form", "assignments": "assignment",
-    "plans": "plan", "self-assessments": "assessment", "rectification-items": "item", "cases": "case",
+    "plans": "plan", "self-assessments": "assessment", "rectification-items": "item", "cases": "case", "survey-windows": "window",
 }
 # Objects every user may see whatever their area: the framework, the rounds, their own notices.
-API_SHARED = {"frameworks", "rounds", "notifications"}
+API_SHARED = {"frameworks", "rounds", "notifications", "questionnaires"}
 
 
 def _value(objects, county, spec):
@@ -160,7 +179,7 @@ def test_every_page_url_answers_not_found_outside_the_area_and_changes_nothing(t
     urls = portal_urls()
     checked = 0
     for name, route in urls.items():
-        if not re.search(r"<(?:\w+:)?(\w+)>", route) or name == "evaluation:export" or name in ACCOUNT_PAGES or name == "townships:accounts_issued":
+        if not re.search(r"<(?:\w+:)?(\w+)>", route) or name == "evaluation:export" or name in ACCOUNT_PAGES or name == "townships:accounts_issued" or name in PUBLIC:
             continue
         inside, outside = _page_url(name, route, objects, OWN), _page_url(name, route, objects, OTHER)
         before = snapshot(*TABLES)
@@ -208,6 +227,32 @@ def test_pages_without_parameters_show_nothing_of_the_other_area(two_counties):
             assert response.status_code in (200, 302, 403, 404, 405), (key, name, response.status_code)
             body = response.content.decode("utf-8", errors="ignore") if response.status_code == 200 else ""
             assert OTHER not in body and marker not in body, (key, name)
+
+
+def test_the_public_survey_pages_need_no_login_and_reveal_no_other_survey_nor_counts(two_counties):
+    """/s/… are the only pages without a login: every other page sends an anonymous visitor to
+    the login (or refuses); the answer page shows its own questionnaire and school, nothing of
+    another survey, and no figures."""
+    world, objects = two_counties
+    anonymous = Client()
+    open_to_all = PUBLIC | {"login", "health", "set_language", "api-docs", "schema", "favicon.ico", "password_change_done", "logout", ""}
+    for name, route in portal_urls().items():
+        if name in open_to_all or name.startswith("api"):
+            continue
+        url = _page_url(name, route, objects, OWN)
+        response = anonymous.get(url)
+        assert response.status_code in (302, 403, 404, 405), (name, response.status_code)
+        assert response.status_code != 302 or "/accounts/login/" in response["Location"], (name, response["Location"])
+    own, other = objects[OWN], objects[OTHER]
+    assert anonymous.get(reverse("surveys_public:start")).status_code == 200
+    assert anonymous.get(reverse("surveys_public:thanks")).status_code == 200
+    page = anonymous.get(reverse("surveys_public:answer", kwargs={"code": own["code"]}))
+    body = page.content.decode()
+    assert page.status_code == 200 and own["school"].name in body
+    for hidden in (other["school"].name, other["window"].prefix, Division.objects.get(code=other["town"]).name, "有效", "满意率", "发放", "回收"):
+        assert hidden not in body, hidden
+    for state_page in (anonymous.get(reverse("surveys_public:answer", kwargs={"code": own["window"].prefix + "2345678"})),):
+        assert state_page.status_code == 404 and own["school"].name not in state_page.content.decode()
 
 
 def _schema_paths():

@@ -14,6 +14,7 @@ from evaluation.models import ImportRun, ImportStatus
 from townships.jurisdiction import Jurisdiction
 
 from . import columns as c
+from .collected import refuse_collected
 from .diff import DIFFS, diff_sheet
 from .records import Outcome
 from .scope import Context, refuse_locked
@@ -56,6 +57,7 @@ def evaluate(data: bytes, jurisdiction: Jurisdiction, run: ImportRun | None) -> 
             before = len(sheet.errors)
             outcome = diff_sheet(sheet, ctx, DIFFS[kind])
             refuse_locked(outcome)
+            refuse_collected(outcome)
             errors.extend(sheet.errors[before:])
             outcomes.append(outcome)
     return Outcome(sheets=outcomes, errors=errors)

@@ -88,6 +88,10 @@ class TownshipYear(models.Model):
     student_surveys_issued = models.PositiveIntegerField(_("student surveys issued"), null=True, blank=True)
     student_surveys_valid = models.PositiveIntegerField(_("student surveys valid"), null=True, blank=True)
     students_satisfied = models.PositiveIntegerField(_("students satisfied"), null=True, blank=True)
+    # Set when the figures come from surveys run in the portal (surveys/), which then own them:
+    # an upload may no longer change them.
+    parent_surveys_collected = models.BooleanField(_("parent survey collected in the portal"), default=False, db_default=False)
+    student_surveys_collected = models.BooleanField(_("student survey collected in the portal"), default=False, db_default=False)
     # Target 五
     district_management = models.BooleanField(_("district management (学区化管理)"), null=True, blank=True)
 

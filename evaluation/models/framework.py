@@ -104,6 +104,9 @@ class ObservationPoint(models.Model):
     # was (a township at 100 % cannot rise further).
     threshold = models.DecimalField(_("threshold"), max_digits=10, decimal_places=4, null=True, blank=True)
     trend_reading = models.CharField(_("trend reading"), max_length=12, choices=TrendReading.choices, blank=True)
+    # For a rate of a township's surveys: fewer valid answers than this say nothing either way
+    # (insufficient data, never a pass). Stated here, with the point, not in a setting.
+    min_valid = models.PositiveIntegerField(_("minimum of valid answers"), null=True, blank=True)
     weight = models.DecimalField(_("weight"), max_digits=5, decimal_places=2, default=1)
     veto = models.BooleanField(_("veto item (一票否决)"), default=False)
     # "Portal default, not from the programme": a number the seed does not give.

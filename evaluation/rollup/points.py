@@ -12,7 +12,6 @@ hold this to.
 """
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import BooleanField, CharField
 
@@ -136,9 +135,9 @@ def _township_point_exprs(point: ObservationPoint) -> tuple[str, str, str]:
     else:
         reference = f"{float(point.threshold)}" if point.threshold is not None else "NULL"
         too_few = ""
-        if point.rule == RuleKind.THRESHOLD and point.denominator:
+        if point.rule == RuleKind.THRESHOLD and point.denominator and point.min_valid is not None:
             # A survey rate from too few valid answers says nothing either way.
-            too_few = f"WHEN {_numeric(TownshipYear, point.denominator, 'cur')} < {int(settings.SURVEY_MIN_VALID)} THEN {w.INSUFFICIENT} "
+            too_few = f"WHEN {_numeric(TownshipYear, point.denominator, 'cur')} < {int(point.min_valid)} THEN {w.INSUFFICIENT} "
         verdict = (
             f"CASE WHEN {rate('cur')} IS NULL THEN {w.INSUFFICIENT} {too_few}"
             f"WHEN {_pass(point, rate('cur'))} THEN {w.ATTAINED} ELSE {w.NOT_ATTAINED} END"

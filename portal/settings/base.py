@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "evaluation",
     "reports",
     "workflow",
+    "surveys",
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -261,7 +262,28 @@ IMPORT_MAX_ROWS = 200_000
 IMPORT_ASYNC_BYTES = int(os.environ.get("IMPORT_ASYNC_BYTES", str(512 * 1024)))
 # A value moving by more than this factor from last year is flagged for confirmation.
 IMPORT_IMPLAUSIBLE_FACTOR = float(os.environ.get("IMPORT_IMPLAUSIBLE_FACTOR", "1.5"))
-SURVEY_MIN_VALID = int(os.environ.get('SURVEY_MIN_VALID', '100'))  # fewer valid surveys: insufficient data, never a pass
+# Satisfaction surveys (surveys/). The minimum of valid answers is the framework's (min_valid).
+SURVEY_MAX_CODES_PER_SCHOOL = 5000
+SURVEY_MAX_WINDOW_DAYS = 60
+# The township's figures follow the answers at most this many seconds later.
+SURVEY_COUNT_EVERY_S = int(os.environ.get("SURVEY_COUNT_EVERY_S", "30"))
+# Printed in the QR codes; by default the address the county's page was opened at.
+SURVEY_PUBLIC_BASE_URL = os.environ.get("SURVEY_PUBLIC_BASE_URL", "")
+# Public answer pages, per client address: every request — generous, since a school's Wi-Fi is
+# one address for a whole parents' meeting (3,000 answers in 5 minutes are 1,200 requests a
+# minute); failed code look-ups per address and per code prefix are what stop guessing.
+SURVEY_RATE_PER_ADDRESS = os.environ.get("SURVEY_RATE_PER_ADDRESS", "1500/m")
+SURVEY_MISS_RATE_PER_ADDRESS = "10/10m"
+SURVEY_MISS_RATE_PER_PREFIX = "30/10m"
+# Flagged to the county: this many answers within these seconds from one address; this many
+# identical answer sheets in a row at one school.
+SURVEY_BURST_ANSWERS = 10
+SURVEY_BURST_SECONDS = 30
+SURVEY_IDENTICAL_RUN = 10
+# django-ratelimit counts in the default cache: Redis when REDIS_URL is set (shared by every
+# worker); on the embedded default the in-process cache, right for the one process runserver is.
+# While Redis is down the limits are not applied (the answers' one-time codes live in the database).
+RATELIMIT_FAIL_OPEN = True
 # The programme's goal: this share of the province's 乡镇 (镇 and 乡) attains all seven targets.
 PROGRAMME_GOAL_SHARE = 0.5
 # ... by the end of the 14th five-year plan (十四五, 2021–2025).

@@ -24,6 +24,10 @@ class Command(BaseCommand):
             f"演示数据：学校年度数据 {counts['school_years']} 行，乡镇年度数据 {counts['township_years']} 行，帮扶关系 {counts['help_relations']} 对"
         )
         call_command("load_demo", stdout=self.stdout, only_users=True)
+        from surveys.services.questionnaires import load_questionnaires
+
+        questionnaires = load_questionnaires()
+        self.stdout.write(f"满意度问卷：{len(questionnaires)} 份（2021年门户默认：家长、学生）")
         self.rnd = rnd = load_demo_round()
         self.stdout.write(f"演示评估轮次：2022–2024 每学年一轮，各 {rnd.townships.count()} 个乡镇（评估意见为演示数据）；{rnd.name}中曲阜市息陬镇、邹城市郭里镇待督导组填报（ducha 为组长）")
 
