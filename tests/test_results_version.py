@@ -61,9 +61,13 @@ def test_a_saved_draft_changes_no_token_and_a_submitted_form_changes_its_own_are
 
 
 @pytest.fixture
-def rolled_up(world):
-    """Every area of the province rolled up and holding a token, as a running portal's are."""
+def rolled_up(world, monkeypatch):
+    """Every area of the province rolled up and holding a token, as a running portal's are; the
+    queued tasks run in-process (test_tasks covers the real worker)."""
     from evaluation.rollup import rollup_all
+    from portal.celery import app
+
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
 
     framework = load_framework()
     rollup_all(period=2024, prefix="37")
