@@ -280,5 +280,8 @@ def test_a_draft_is_the_teams_until_the_lead_submits(client, two_rounds):
         html = client.get(f"/data/inspect/{form.pk}/").content.decode()
         assert "草稿意见" not in html and "组长提交后显示" in html, key
     assert "草稿意见" in json.dumps(api(lead).get(f"/api/forms/{form.pk}/").data, ensure_ascii=False)
+    client.force_login(world.user("county_370881"))
+    township_page = client.get(f"/dashboard/township/{form.township_id}/", {"period": 2024, "round": form.round_id})
+    assert township_page.status_code == 200 and "草稿意见" not in township_page.content.decode()
     submit_form(form=form, user=lead, version=InspectionForm.objects.get(pk=form.pk).version)
     assert "草稿意见" in json.dumps(api(world.user("county_370881")).get(f"/api/forms/{form.pk}/").data, ensure_ascii=False)
