@@ -39,6 +39,7 @@ def test_funding_page_refuses_what_the_column_cannot_hold(client, world, pilot, 
     response = client.post("/workflow/funding/?year=2024", funding_post(pilot, provincial_planned=value))
     assert response.status_code == 400
     assert "万元" in response.content.decode() and "省级资金" in response.content.decode()
+    assert f'name="provincial_planned" type="number" step="0.01" min="0" max="9999999999.99" value="{value}"' in response.content.decode()  # kept to correct
     assert snapshot(Funding) == before
     # The API refuses it likewise, and the pages above keep answering.
     assert api(world.user("county_370881")).post("/api/funding/", funding_post(pilot, provincial_planned=value), format="json").status_code == 400
