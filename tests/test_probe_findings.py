@@ -39,6 +39,7 @@ def test_funding_page_refuses_what_the_column_cannot_hold(client, world, pilot, 
     response = client.post("/workflow/funding/?year=2024", funding_post(pilot, provincial_planned=value))
     assert response.status_code == 400
     assert "万元" in response.content.decode() and "省级资金" in response.content.decode()
+    assert f'name="provincial_planned" type="number" step="0.01" min="0" max="9999999999.99" value="{value}"' in response.content.decode()  # kept to correct
     assert snapshot(Funding) == before
     # The API refuses it likewise, and the pages above keep answering.
     assert api(world.user("county_370881")).post("/api/funding/", funding_post(pilot, provincial_planned=value), format="json").status_code == 400
@@ -280,5 +281,8 @@ def test_a_draft_is_the_teams_until_the_lead_submits(client, two_rounds):
         html = client.get(f"/data/inspect/{form.pk}/").content.decode()
         assert "草稿意见" not in html and "组长提交后显示" in html, key
     assert "草稿意见" in json.dumps(api(lead).get(f"/api/forms/{form.pk}/").data, ensure_ascii=False)
+    client.force_login(world.user("county_370881"))
+    township_page = client.get(f"/dashboard/township/{form.township_id}/", {"period": 2024, "round": form.round_id})
+    assert township_page.status_code == 200 and "草稿意见" not in township_page.content.decode()
     submit_form(form=form, user=lead, version=InspectionForm.objects.get(pk=form.pk).version)
     assert "草稿意见" in json.dumps(api(world.user("county_370881")).get(f"/api/forms/{form.pk}/").data, ensure_ascii=False)

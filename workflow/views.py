@@ -343,6 +343,7 @@ def funding(request):
     pilots = jurisdiction.filter(PilotTownship.objects.select_related("township__parent", "batch"), "township").order_by("township_id")
     return render(request, "workflow/funding.html", {
         "rows": rows, "year": year, "pilots": pilots, "purposes": FundingPurpose.choices, "county": request.user.role == Role.COUNTY_OFFICER,
+        "posted": request.POST if status == 400 else {},  # the refused entry stays in the form to correct
     }, status=status)
 
 

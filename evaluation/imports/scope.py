@@ -242,26 +242,26 @@ def refuse_locked_schools(outcome: SheetOutcome) -> None:
     for i in range(0, len(ids), CHUNK):
         for school_id, period in SchoolYear.objects.filter(school_id__in=ids[i : i + CHUNK]).values_list("school_id", "period").distinct():
             years.setdefault(school_id, set()).add(period)
-    asked: dict[RowChange, set[tuple[str, int]]] = {}
-    counties: set[str] = set()
+    # Which fields each row changes, and so which 乡镇 read it: its own (old and new) or its county's.
+    reach: dict[RowChange, tuple[set[str], set[str], set[int]]] = {}
     for ch in outcome.changed:
         old = stored.get(ch.values["school_code"])
         periods = years.get(old["id"], set()) if old else set()
-        if not periods:
-            continue
-        changed = {f for f in TOWNSHIP_FIELDS + COUNTY_FIELDS if ch.values.get(f) != old[f]}
-        towns = {old["township_id"], ch.township_code}
-        if changed & set(COUNTY_FIELDS):
-            counties |= {t[:6] for t in towns}
-            towns = towns | {f"county:{t[:6]}" for t in towns}
-        if changed:
-            asked[ch] = {(t, p) for t in towns for p in periods}
-    if not asked:
+        changed = {f for f in TOWNSHIP_FIELDS + COUNTY_FIELDS if old and ch.values.get(f) != old[f]}
+        if periods and changed:
+            towns = {old["township_id"], ch.township_code}
+            counties = {t[:6] for t in towns} if changed & set(COUNTY_FIELDS) else set()
+            reach[ch] = (towns, counties, periods)
+    if not reach:
         return
-    by_county: dict[str, list[str]] = {}
-    for code in Division.objects.filter(parent_id__in=counties, level=Level.TOWNSHIP).values_list("code", flat=True):
-        by_county.setdefault(code[:6], []).append(code)
-    keys = {ch: {(town, p) for t, p in pairs for town in (by_county.get(t[7:], []) if t.startswith("county:") else [t])} for ch, pairs in asked.items()}
+    in_county: dict[str, list[str]] = {}
+    wanted = set().union(*(counties for _towns, counties, _periods in reach.values()))
+    for code in Division.objects.filter(parent_id__in=wanted, level=Level.TOWNSHIP).values_list("code", flat=True):
+        in_county.setdefault(code[:6], []).append(code)
+    keys = {
+        ch: {(t, p) for t in towns.union(*(in_county.get(c, []) for c in counties)) for p in periods}
+        for ch, (towns, counties, periods) in reach.items()
+    }
     locks = locked(set().union(*keys.values()))
     if not locks:
         return
