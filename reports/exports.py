@@ -67,9 +67,9 @@ def display(value, fmt: str | None) -> str:
     return str(value)
 
 
-def school_year(period: int) -> str:
-    """A school year as the pages write it: 2024–2025学年."""
-    return f"{period}–{period + 1}{_('school year')}"
+def school_year(period: int | None) -> str:
+    """A school year as the pages write it: 2024–2025学年 (nothing before any result exists)."""
+    return "" if period is None else f"{period}–{period + 1}{_('school year')}"
 
 
 def _share(share) -> float | None:
