@@ -109,6 +109,9 @@ def test_opening_a_window_issues_unique_random_codes_per_school(surveys, django_
     codes = _codes(window)
     assert len(codes) == len(set(codes)) == 40 and all(c.startswith(window.prefix) and len(c) == 10 for c in codes)
     assert set(window.codes.values_list("school_id", flat=True)) == {school.pk}
+    from security.models import AuditEvent
+
+    assert AuditEvent.objects.filter(action="survey_window_open", area=school.township_id, target__startswith=f"survey:{window.pk} ").count() == 1
     # "Issued" is the codes issued, in the township's year from the start.
     row = TownshipYear.objects.get(township_id=school.township_id, period=2024)
     assert (row.parent_surveys_issued, row.parent_surveys_valid, row.parents_satisfied, row.parent_surveys_collected) == (40, 0, 0, True)
