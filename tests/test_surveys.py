@@ -109,6 +109,9 @@ def test_opening_a_window_issues_unique_random_codes_per_school(surveys, django_
     codes = _codes(window)
     assert len(codes) == len(set(codes)) == 40 and all(c.startswith(window.prefix) and len(c) == 10 for c in codes)
     assert set(window.codes.values_list("school_id", flat=True)) == {school.pk}
+    from security.models import AuditEvent
+
+    assert AuditEvent.objects.filter(action="survey_window_open", area=school.township_id, target__startswith=f"survey:{window.pk} ").count() == 1
     # "Issued" is the codes issued, in the township's year from the start.
     row = TownshipYear.objects.get(township_id=school.township_id, period=2024)
     assert (row.parent_surveys_issued, row.parent_surveys_valid, row.parents_satisfied, row.parent_surveys_collected) == (40, 0, 0, True)
@@ -361,3 +364,29 @@ def test_an_upload_cannot_change_figures_the_survey_collected(surveys, django_ca
                       file_name="typed.xlsx", channel="test", dry_run=False)
     assert run.status == "committed", run.errors
     assert TownshipYear.objects.get(township_id=school.township_id, period=2024).registered_primary == 500
+
+
+def test_the_start_page_takes_a_typed_code(surveys):
+    world, parents, _students = surveys
+    window, _school = _open(world, parents)
+    code = _codes(window)[0]
+    typed = f"{code[:3].lower()}-{code[3:7]} {code[7:]}"
+    response = Client().get(reverse("surveys_public:start"), {"code": typed})
+    assert response.status_code == 302 and response["Location"] == f"/s/{code}/"
+    half = Client().get(reverse("surveys_public:start"), {"code": code[:6]})
+    assert half.status_code == 200 and "答题码不完整" in half.content.decode()
+
+
+def test_answers_go_on_while_the_rate_limits_cache_is_away(surveys, settings):
+    """Redis down: the limits cannot count and are not applied (the one-time codes live in the
+    database, so nothing is answered twice); the page does not fail."""
+    world, parents, _students = surveys
+    window, _school = _open(world, parents)
+    code = _codes(window)[0]
+    settings.CACHES = {"default": {"BACKEND": "portal.cache.ResilientRedisCache", "LOCATION": "redis://127.0.0.1:1/0",
+                                   "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2}}}
+    phone = Client()
+    assert phone.get(f"/s/{code}/").status_code == 200
+    assert phone.post(f"/s/{code}/", ALL_SATISFIED).status_code == 302
+    assert phone.post(f"/s/{code}/", ALL_SATISFIED).status_code == 409
+    assert Answer.objects.count() == 1

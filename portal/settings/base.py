@@ -271,8 +271,9 @@ SURVEY_COUNT_EVERY_S = int(os.environ.get("SURVEY_COUNT_EVERY_S", "30"))
 SURVEY_PUBLIC_BASE_URL = os.environ.get("SURVEY_PUBLIC_BASE_URL", "")
 # Public answer pages, per client address: every request — generous, since a school's Wi-Fi is
 # one address for a whole parents' meeting (3,000 answers in 5 minutes are 1,200 requests a
-# minute); failed code look-ups per address and per code prefix are what stop guessing.
-SURVEY_RATE_PER_ADDRESS = os.environ.get("SURVEY_RATE_PER_ADDRESS", "1500/m")
+# minute on average, more at its peak); failed code look-ups per address and per code prefix are
+# what stop guessing.
+SURVEY_RATE_PER_ADDRESS = os.environ.get("SURVEY_RATE_PER_ADDRESS", "3000/m")
 SURVEY_MISS_RATE_PER_ADDRESS = "10/10m"
 SURVEY_MISS_RATE_PER_PREFIX = "30/10m"
 # Flagged to the county: this many answers within these seconds from one address; this many

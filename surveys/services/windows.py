@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.queueing import enqueue_on_commit
+from security.audit import record
 from surveys.models import AnswerCode, Questionnaire, SurveyWindow, WindowSchool
 from surveys.services.questionnaires import freeze
 from townships.jurisdiction import Jurisdiction
@@ -110,6 +111,8 @@ def open_window(*, user, jurisdiction: Jurisdiction, township_code: str, questio
     owners = [pk for pk, n in sorted(targets.items()) for _ in range(n)]
     AnswerCode.objects.bulk_create([AnswerCode(window=window, school_id=pk, code=code) for pk, code in zip(owners, codes, strict=True)],
                                    batch_size=1000)
+    record(action="survey_window_open", user=user, target=f"survey:{window.pk} {questionnaire.code}-{questionnaire.version}", area=township.code,
+           detail={"period": period, "opens_at": opens_at.isoformat(), "closes_at": closes_at.isoformat(), "codes": len(codes)})
     # The issued figure flows into the township's year now, the answers as they come.
     enqueue_on_commit(COUNT_TASK, window.pk)
     return window
@@ -127,5 +130,6 @@ def close_window(*, user, jurisdiction: Jurisdiction, window: SurveyWindow, now:
         raise SurveyRefused(_("This window is already closed."))
     window.closes_at, window.opens_at = now, min(window.opens_at, now)
     window.save(update_fields=["closes_at", "opens_at"])
+    record(action="survey_window_close", user=user, target=f"survey:{window.pk}", area=window.township_id)
     enqueue_on_commit(COUNT_TASK, window.pk)
     return window
