@@ -288,6 +288,12 @@ http {{
             page.wait_for_load_state("load")
             _wait(lambda: _query(db_url, "SELECT count(*) FROM evaluation_pointresult WHERE division_code = %s AND period = 2024", (township,))[0][0] > 0,
                   "the upload's township rolled up by the worker", seconds=120, every=1)
+            # The dashboard again, now with results: still every request answered 200.
+            responses.clear()
+            page.goto(f"{origin}/dashboard/?period=2024")
+            page.wait_for_load_state("networkidle")
+            page.screenshot(path=str(artifacts / "topology-dashboard-results.png"), full_page=True)
+            assert [(s, u) for s, u in responses if s != 200] == []
             browser.close()
         assert console == [], console
 
