@@ -213,3 +213,34 @@ def test_api_docs_admin_and_language_switch_run_under_the_content_security_polic
     page.wait_for_load_state("load")
     assert page.locator("html").get_attribute("lang") == "zh-hans"
     assert page.console_errors == []
+
+
+def test_provincial_staff_create_accounts_from_a_spreadsheet_and_print_the_passwords(browser_page, live_server, world, tmp_path):
+    from tests.test_accounts import GOOD_ROWS, xlsx
+    from townships.models import User
+
+    page, base = browser_page, live_server.url
+    login(page, base, "p_staff")
+    page.goto(f"{base}/accounts/units/")
+    assert page.locator("h1").inner_text() == "单位账号"
+    bad = tmp_path / "坏的账号.xlsx"
+    bad.write_bytes(xlsx([*GOOD_ROWS, ["jn_city_1", "重复的人", "", "市级工作人员", "3708"]]))
+    page.set_input_files("input[name=file]", str(bad))
+    page.click("main button[type=submit]")
+    assert "重复" in page.locator("#account-errors").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "accounts-refused.png"), full_page=True)
+    assert not User.objects.filter(username__in=[r[0] for r in GOOD_ROWS]).exists()
+    good = tmp_path / "账号.xlsx"
+    good.write_bytes(xlsx(GOOD_ROWS))
+    page.goto(f"{base}/accounts/units/")
+    page.set_input_files("input[name=file]", str(good))
+    page.click("main button[type=submit]")
+    page.wait_for_selector("#issued")
+    assert page.locator("#issued tbody tr").count() == 4
+    page.screenshot(path=str(ARTIFACTS / "accounts-issued.png"), full_page=True)
+    with page.expect_download() as download:
+        page.click("text=下载 XLSX（仅一次）")
+    assert download.value.suggested_filename == "one-time-passwords.xlsx"
+    assert User.objects.filter(username__in=[r[0] for r in GOOD_ROWS], must_change_password=True).count() == 4
+    # The refused file's page answers 400 (Chromium notes it); nothing else went wrong.
+    assert [e for e in page.console_errors if "status of 400" not in e] == []

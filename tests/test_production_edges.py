@@ -88,3 +88,31 @@ def test_health_check_names_what_does_not_answer(client, settings):
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
     down = client.get("/healthz")
     assert down.status_code == 503 and down.json()["status"] == "unavailable" and down.json()["redis"] != "ok"
+
+
+def test_log_lines_are_json_with_the_requests_id_user_and_area(client, world):
+    import io
+    import json
+    import logging
+
+    from portal.logs import JsonFormatter, RequestContextFilter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RequestContextFilter())
+    handler.setFormatter(JsonFormatter())
+    access = logging.getLogger("portal.access")
+    access.addHandler(handler)
+    old_level = access.level
+    access.setLevel(logging.INFO)
+    try:
+        client.force_login(world.user("county_370881"))
+        forged = client.get(reverse("home"), HTTP_X_REQUEST_ID="not an id")
+        given = client.get(reverse("home"), HTTP_X_REQUEST_ID="0123456789abcdef0123456789abcdef")
+    finally:
+        access.removeHandler(handler)
+        access.setLevel(old_level)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [(x["user"], x["area"], x["path"], x["status"]) for x in lines] == [("x_370881", "370881", "/", 200)] * 2
+    assert lines[1]["request_id"] == given["X-Request-ID"] == "0123456789abcdef0123456789abcdef"
+    assert lines[0]["request_id"] == forged["X-Request-ID"] != "not an id" and len(forged["X-Request-ID"]) == 32

@@ -62,7 +62,7 @@ def test_compose_names_every_service_the_settings_need():
         assert "@db:5432/" in env["DATABASE_URL"] and env["REDIS_URL"].startswith("redis://redis:6379")
         assert "DJANGO_SECRET_KEY" in env
         assert services[name]["depends_on"]["db"]["condition"] == "service_healthy"
-    assert "gunicorn" in services["web"]["command"]
+    assert "gunicorn" in " ".join(services["web"]["command"])
     assert "worker" in services["worker"]["command"] and "beat" in services["beat"]["command"]
     for name in services:
         assert "healthcheck" in services[name], name

@@ -23,7 +23,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "django.contrib.staticfiles",
+    "portal.apps.PortalStaticFilesConfig",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -51,6 +51,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "portal.middleware.PermissionsPolicyMiddleware",
     "portal.middleware.NoStoreMiddleware",
+    "portal.logs.RequestLogMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "portal.middleware.PortalLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -174,13 +175,18 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("PORTAL_STATIC_ROOT", BASE_DIR / "staticfiles"))
 # Outside production the files are served from their apps as they are (production collects them
 # at image build, hashed); WhiteNoise then has no collected directory to warn about.
 WHITENOISE_USE_FINDERS = True
 warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
 # ECharts from npm (package.json, `make install`), served from our own static files.
-STATICFILES_DIRS = [BASE_DIR / "portal" / "static", ("vendor/echarts", BASE_DIR / "node_modules" / "echarts" / "dist")]
+STATICFILES_DIRS = [BASE_DIR / "portal" / "static"]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "portal.static_finders.VendorFinder",  # vendor/echarts/echarts.min.js, not the rest of its dist
+]
 # Uploaded files (originals of imports, evidence) are private: never under the web root.
 PRIVATE_MEDIA_ROOT = Path(os.environ.get("PORTAL_PRIVATE_MEDIA", VAR_DIR / "private"))
 
@@ -204,6 +210,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", str(30 * 60)))
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Beat records each task it sends at once (one small UPDATE a minute), so its health check
+# (manage.py beat_alive) sees the schedule ticking.
+CELERY_BEAT_SYNC_EVERY = 1
 CELERY_TIMEZONE = TIME_ZONE
 
 CACHES = {
@@ -246,10 +255,14 @@ SPECTACULAR_SETTINGS = {
 
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 
+# JSON lines with the request's id, user and area in production (portal/logs.py); text otherwise.
+LOG_FORMAT = os.environ.get("PORTAL_LOG_FORMAT", "text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request": {"()": "portal.logs.RequestContextFilter"}},
+    "formatters": {"json": {"()": "portal.logs.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request"], **({"formatter": "json"} if LOG_FORMAT == "json" else {})}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
