@@ -141,6 +141,8 @@ PARAMS = {
     "surveys:window": {"pk": "window"}, "surveys:slips": {"pk": "window"}, "surveys:codes_xlsx": {"pk": "window"},
     "surveys:close": {"pk": "window"}, "surveys:count": {"pk": "window"},
     "surveys_public:answer": {"code": "code"},
+    # The accounts pages have tests of their own (below); here only to send an anonymous visitor away.
+    "townships:accounts_issued": {"token": "=not-issued"}, "townships:account_active": {"pk": "=1"}, "townships:account_reset": {"pk": "=1"},
 }
 # The units' accounts are managed by provincial and city staff only (a county officer is refused
 # every one of these with 403, inside or out): a city officer of the other city is checked below.

@@ -17,6 +17,7 @@ only those pages.
 Longer than our modules usually are, on purpose: like the access matrix it is one table (what each
 page takes) read beside the checks."""
 import hashlib
+from datetime import timedelta
 import inspect
 import json
 import os
@@ -27,6 +28,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -35,10 +37,15 @@ from evaluation.models import Evidence, HelpRelation, ImportRun, InspectionForm,
 from evaluation.rollup import rollup_all
 from evaluation.services.forms import add_evidence, assign_team, create_round, save_draft, submit_form
 from evaluation.services.framework import load_framework
+from surveys.models import Answer, AnswerCode, SurveyWindow
+from surveys.services.answering import submit as answer_survey
+from surveys.services.questionnaires import load_questionnaires
+from surveys.services.windows import open_window
 from tests import import_files as f
+from tests.factories import UserFactory
 from tests.test_access_matrix import portal_urls
 from townships.jurisdiction import resolve_jurisdiction
-from townships.models import PilotTownship, School
+from townships.models import PilotTownship, Role, School, User
 from workflow.models import (
     DataLock,
     Funding,
@@ -66,8 +73,11 @@ PLACED = {
     School: "township_id", SchoolYear: "township_id", TownshipYear: "township_id", HelpRelation: "township_id", ImportRun: "scope_code",
     InspectionForm: "township_id", Judgment: "form__township_id", Evidence: "township_id", Funding: "township_id", Plan: "unit_id",
     SupportMeasure: "plan__unit_id", SelfAssessment: "township_id", SelfAssessmentItem: "assessment__township_id", DataLock: "township_id",
-    RectificationItem: "township_id", GoodPractice: "unit_id",
+    RectificationItem: "township_id", GoodPractice: "unit_id", SurveyWindow: "township_id", AnswerCode: "window__township_id",
+    Answer: "window__township_id",
 }
+# Accounts of the area: what an accounts page could change (not last_login, which a login writes).
+USER_FIELDS = ("pk", "username", "password", "is_active", "role", "unit_id", "must_change_password", "full_name", "phone")
 
 
 def fingerprint(county: str) -> str:
@@ -77,6 +87,7 @@ def fingerprint(county: str) -> str:
         lookup = field.removesuffix("_id") + "__code" if field.endswith("_id") else field  # a prefix is matched on the code
         rows = model.objects.filter(**{f"{lookup}__startswith": county}).order_by("pk").values_list(*columns)
         digest.update(repr((model.__name__, list(rows))).encode())
+    digest.update(repr(list(User.objects.filter(unit__code__startswith=county).order_by("pk").values_list(*USER_FIELDS))).encode())
     return digest.hexdigest()
 
 
@@ -140,7 +151,19 @@ def fuzz_world(world):
             plan=save_plan(user=officer, year=2024, title=f"{county} 方案"),
             case=submit_case(user=officer, title=f"{county} 案例", theme="lesson", summary="……"),
         )
+    parents, _students = load_questionnaires()
+    for county in (A, B):
+        officer, school = world.user(f"county_{county}"), world.schools[county][0]
+        window = open_window(user=officer, jurisdiction=resolve_jurisdiction(officer), township_code=school.township_id, questionnaire=parents,
+                             period=2024, opens_at=timezone.now() - timedelta(hours=1), closes_at=timezone.now() + timedelta(days=1),
+                             targets={school.pk: 40})
+        answer_survey(raw_code=window.codes.order_by("id").first().code, data={f"q{i}": "满意" for i in range(1, 7)})
+        # Another account of the county, for the accounts pages to change (not a role's own login).
+        account = UserFactory(username=f"acct_{county}", role=Role.COUNTY_OFFICER, unit_id=county)
+        objects[county].update(window=window, code=window.codes.filter(spent_at__isnull=True).order_by("-id").first().code,
+                               school_pk=str(school.pk), account=account)
     objects["round"] = rnd
+    objects["questionnaire"] = parents
     return world, objects
 
 
@@ -192,7 +215,7 @@ PAGES = {
     "set_language": {"POST": {"language": choice("zh-hans", "en", "xx"), "next": TEXT}},
     "evaluation:home": {},
     "evaluation:upload": {"POST": {"file": FILE}},
-    "evaluation:template": {"GET": {"period": YEAR}},
+    "evaluation:template": {"GET": {"period": YEAR, "prefill": choice("1", "0", "")}},
     "evaluation:export": {"path": {"fmt": "=csv"}, "GET": {"period": YEAR, "sheet": choice("schools", "school_years", "township_years", "help_relations")}},
     "evaluation:township_form": {"POST": {"township_code": code("town"), "period": YEAR, "registered_preschool": NUMBER, "attending_preschool": NUMBER,
                                           "registered_primary": AMOUNT, "confirm_reason": TEXT}},
@@ -229,6 +252,26 @@ PAGES = {
     "workflow:case": {"path": {"pk": "case"}, "POST": {"action": choice("publish", "decline"), "note": TEXT}},
     "workflow:funding": {"GET": {"year": YEAR}, "POST": FUNDING},
     "workflow:file": {"path": {"kind": "=rectification", "pk": "item_evidence"}},
+    "townships:accounts": {"GET": {"unit": code("area")}},
+    "townships:accounts_template": {},
+    "townships:accounts_upload": {"POST": {"file": FILE, "unit": code("area")}},
+    "townships:accounts_issued": {"path": {"token": "=not-issued"}},
+    "townships:account_active": {"path": {"pk": "account"}, "POST": {"active": choice("1", "0", "x")}},
+    "townships:account_reset": {"path": {"pk": "account"}, "POST": {}},
+    "surveys:windows": {},
+    "surveys:new": {"GET": {"township": code("town")}, "POST": {"township": code("town"), "questionnaire": ref("questionnaire"), "period": YEAR,
+                                                                "opens_at": TEXT, "closes_at": TEXT, "target_": NUMBER}},
+    "surveys:window": {"path": {"pk": "window"}},
+    "surveys:slips": {"path": {"pk": "window"}, "GET": {"school": code("school_pk")}},
+    "surveys:codes_xlsx": {"path": {"pk": "window"}},
+    "surveys:close": {"path": {"pk": "window"}, "POST": {}},
+    "surveys:count": {"path": {"pk": "window"}, "POST": {}},
+    # The public answer pages take any code (they know no area): a code of the user's own county or
+    # a made-up one, never the other county's (answering it is what the page is for).
+    "surveys_public:start": {"GET": {"code": TEXT}, "public": True},
+    "surveys_public:thanks": {"public": True},
+    "surveys_public:answer": {"path": {"code": "code"}, "POST": {"q1": choice("满意", "不满意", "x"), "q2": choice("满意", "一般"), "q6": TEXT},
+                              "public": True},
 }
 ROLES = {"province": None, "city_3708": B, "county_370881": B, "inspector_a": B, "county_370281": A}  # role → the area it must not touch
 OWN = {"province": A, "city_3708": A, "county_370881": A, "inspector_a": A, "county_370281": B}
@@ -297,7 +340,7 @@ def _valid(kind):
 def _spoiled(data, kind, *, foreign_ok: bool):
     """A value for one parameter: ('ref'|'code', key, whose) for an object reference, else a string."""
     if isinstance(kind, tuple) and kind[0] in ("ref", "code"):
-        foreign_ok = foreign_ok and kind[1] != "round"  # rounds are the province's, the same for everyone
+        foreign_ok = foreign_ok and kind[1] not in ("round", "questionnaire")  # the province's, the same for everyone
         whose = data.draw(st.sampled_from(["foreign", "missing", "nasty"] if foreign_ok else ["missing", "nasty"]))
         return (kind[0], kind[1], whose) if whose != "nasty" else data.draw(NASTY)
     if kind == AMOUNT or kind == NUMBER:
@@ -338,8 +381,8 @@ def _resolve(value, objects, own, other, *, foreign=True):
     if whose == "missing" or (whose == "foreign" and not foreign):
         return _missing(key, other)
     county = own if whose == "own" else other
-    if key == "round":
-        return objects["round"].pk
+    if key in ("round", "questionnaire"):
+        return objects[key].pk
     if key == "area":
         return county
     obj = objects[county][key]
@@ -393,8 +436,9 @@ def _fuzz_page(name, spec, world, objects, clients):
         client = clients[role]
         client.force_login(world.user(role))
         params = spec.get(method if method != "JSON" else "POST", {})
-        drawn = _draw_values(data, params, foreign_ok=other is not None)
-        path_whose = data.draw(st.sampled_from(["own", "foreign", "missing"] if other else ["own", "missing"])) if spec.get("path") else "own"
+        scoped = other is not None and not spec.get("public")
+        drawn = _draw_values(data, params, foreign_ok=scoped)
+        path_whose = data.draw(st.sampled_from(["own", "foreign", "missing"] if scoped else ["own", "missing"])) if spec.get("path") else "own"
         body = json.dumps(data.draw(JSON)) if method == "JSON" else None
         foreign = path_whose == "foreign" or any(isinstance(v, tuple) and v[-1] == "foreign" for v in drawn.values())
         before = fingerprint(other) if other else None

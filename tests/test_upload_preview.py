@@ -19,7 +19,8 @@ def officer(world):
 
 
 def test_added_rows_are_listed_help_relations_included(client, officer, world):
-    helper = world.schools["370883"][0]
+    # A helper inside the officer's own county (one outside it is the city's to enter).
+    helper = world.schools["370881"][1]
     data = f.xlsx({"帮扶关系": [["帮扶学校标识码", "受帮扶学校标识码", "帮扶方式", "学年"], [helper.code, "7370881001", "结对帮扶", 2024]]})
     run = upload(officer, data, dry_run=True)
     assert run.status == ImportStatus.PREVIEWED and not HelpRelation.objects.exists()
