@@ -17,11 +17,11 @@ only those pages.
 Longer than our modules usually are, on purpose: like the access matrix it is one table (what each
 page takes) read beside the checks."""
 import hashlib
-from datetime import timedelta
 import inspect
 import json
 import os
 import re
+from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
