@@ -288,10 +288,14 @@ http {{
             page.wait_for_load_state("load")
             _wait(lambda: _query(db_url, "SELECT count(*) FROM evaluation_pointresult WHERE division_code = %s AND period = 2024", (township,))[0][0] > 0,
                   "the upload's township rolled up by the worker", seconds=120, every=1)
-            # The dashboard again, now with results: still every request answered 200.
+            # Then the area counts up to the province, and the dashboard again, now with results
+            # and charts: still every request answered 200.
+            _wait(lambda: _query(db_url, "SELECT count(*) FROM evaluation_arearesult WHERE division_code = '37' AND period = 2024")[0][0] > 0,
+                  "the province's counts after the upload", seconds=120, every=1)
             responses.clear()
             page.goto(f"{origin}/dashboard/?period=2024")
             page.wait_for_load_state("networkidle")
+            page.wait_for_selector("#headline .figure", timeout=20000)
             page.screenshot(path=str(artifacts / "topology-dashboard-results.png"), full_page=True)
             assert [(s, u) for s, u in responses if s != 200] == []
             browser.close()
