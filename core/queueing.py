@@ -42,7 +42,13 @@ def enqueue(task, *args, countdown: float | None = None) -> bool:
         _task(name).apply_async(args=args, countdown=countdown, retry=True, retry_policy=RETRY_POLICY)
         return True
     except Exception as exc:  # noqa: BLE001 - kombu/redis raise several kinds for "broker down"
-        log.warning("broker unavailable, deferring %s%r: %s", name, args, exc)
+        # In eager mode (the embedded default) there is no broker: the exception is the task's
+        # own (SQLite's "database is locked" under concurrent writers, say), and the log must
+        # say so, or the operator goes looking for a Redis that is not configured.
+        if current_app.conf.task_always_eager:
+            log.warning("task %s%r failed in-process, kept for a later run: %s", name, args, exc)
+        else:
+            log.warning("broker unavailable, deferring %s%r: %s", name, args, exc)
         DeferredTask.objects.create(task=name, args=list(args))
         return False
 
