@@ -104,7 +104,12 @@ GROUP BY SUBSTR(pop.code, 1, lv.width), pop.population, present.stage, targets.n
 # The counts are made in a temporary table first: the rows of this round in the levels counted
 # that it lacks are stale (a population or a stage an area no longer has: a withdrawn pilot, a
 # school of another stage now) and go; the others are upserted, rewriting only changed counts.
-AREA_NEW_SQL = "CREATE TEMP TABLE rollup_area_new (division_code varchar(12), population varchar(20), stage varchar(15), target_number integer, townships integer, attained integer)"
+# Keyed as the result table is: the stale-row DELETE probes it once per existing count, and
+# without the key SQLite scanned it for each (0.5 s of a 1.8 s province recomputation).
+AREA_NEW_SQL = (
+    "CREATE TEMP TABLE rollup_area_new (division_code varchar(12), population varchar(20), stage varchar(15), target_number integer, "
+    "townships integer, attained integer, PRIMARY KEY (division_code, population, stage, target_number))"
+)
 AREA_STALE_SQL = """
 DELETE FROM evaluation_arearesult
 WHERE period = %(period)s AND round_key = %(round)s AND ({areas})
