@@ -522,7 +522,7 @@ def _request_for(user):
     return request
 
 
-# The results API by role, for the own county's rows: staff above or at the county read them; an
+# The results API (and the annual report) by role, for the own county's rows: staff above or at the county read them; an
 # inspector reads the 乡镇 of their assignment (as its township page) but no area's figures; the
 # other county and the other city find nothing.
 RESULTS_API = {"point-results": "point_result", "target-results": "target_result", "township-results": "township_result",
@@ -548,3 +548,8 @@ def test_the_results_api_answers_each_role_as_its_area_allows(two_counties, obse
             listed = api.get(f"/api/{resource}/", {"limit": 1000, "area": area}).json()["results"]
             assert all(resolve_jurisdiction(world.user(observer)).covers(r["code"]) for r in listed), (observer, resource)
             assert (expected == 200) == any(r["id"] == _value(objects, OWN, key) for r in listed), (observer, resource)
+    # The annual report of the own county: the staff who see its dashboard, nobody else.
+    client = Client()
+    client.force_login(world.user(observer))
+    expected = RESULTS_ACCESS[observer].get("scorecards", 200)
+    assert client.get(reverse("reports:annual_report"), {"area": OWN, "period": 2024}).status_code == expected, observer
