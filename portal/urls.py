@@ -9,6 +9,7 @@ from rest_framework.routers import DefaultRouter
 
 from evaluation.api import ImportRunViewSet, SchoolYearViewSet
 from evaluation.api_forms import AssignmentViewSet, FormViewSet, FrameworkViewSet, RoundViewSet
+from reports.api import AreaResultViewSet, PointResultViewSet, ScorecardViewSet, TargetResultViewSet, TownshipResultViewSet
 from security import views as security_views
 from surveys.api import QuestionnaireViewSet, WindowViewSet
 from townships.api import AccountViewSet, DivisionViewSet, SchoolViewSet
@@ -45,6 +46,11 @@ router.register("notifications", NotificationViewSet, basename="notification")
 router.register("questionnaires", QuestionnaireViewSet, basename="questionnaire")
 router.register("survey-windows", WindowViewSet, basename="survey-window")
 router.register("accounts", AccountViewSet, basename="account")
+router.register("point-results", PointResultViewSet, basename="point-result")
+router.register("target-results", TargetResultViewSet, basename="target-result")
+router.register("township-results", TownshipResultViewSet, basename="township-result")
+router.register("area-results", AreaResultViewSet, basename="area-result")
+router.register("scorecards", ScorecardViewSet, basename="scorecard")
 
 class FaviconView(RedirectView):
     """Resolved per request: with hashed static names the manifest is read once files are collected."""

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_annual
 
 app_name = "reports"
 urlpatterns = [
@@ -12,4 +12,5 @@ urlpatterns = [
     path("township/<str:code>/report.pdf", views.township_pdf, name="township_pdf"),
     path("map/", views.map_upload, name="map_upload"),
     path("map.geojson", views.map_geojson, name="map_geojson"),
+    path("annual-report/", views_annual.annual_report_pdf, name="annual_report"),
 ]

@@ -17,7 +17,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from evaluation.imports.service import import_file
-from evaluation.models import Assignment, Evidence, ImportRun, InspectionForm, SchoolYear
+from evaluation.models import AreaResult, Assignment, Evidence, ImportRun, InspectionForm, PointResult, SchoolYear, TargetResult, TownshipResult
 from evaluation.rollup import rollup_all
 from evaluation.services.demo import load_demo_facts
 from evaluation.services.forms import add_evidence, assign_team, create_round, save_draft, submit_form
@@ -102,6 +102,14 @@ def two_counties(world):
         code = window.codes.order_by("id").first().code
         submit(raw_code=code, data={"q1": "满意", "q2": "满意", "q3": "满意", "q4": "满意", "q5": "满意", "q6": "满意"})
         objects[county].update(window=window, code=window.codes.filter(spent_at__isnull=True).order_by("id").first().code)
+    for county in (OWN, OTHER):
+        town = objects[county]["town"]
+        objects[county].update(
+            county=county, point_result=PointResult.objects.filter(division_code=town).order_by("pk").first(),
+            target_result=TargetResult.objects.filter(division_code=town).order_by("pk").first(),
+            township_result=TownshipResult.objects.filter(division_code=town).order_by("pk").first(),
+            area_result=AreaResult.objects.filter(division_code=county).order_by("pk").first(),
+        )
     objects["round"] = rnd
     objects["notification"] = Notification.objects.filter(user=world.user(f"county_{OTHER}")).first()
     return world, objects
@@ -153,6 +161,8 @@ PUBLIC = {"surveys_public:start", "surveys_public:answer", "surveys_public:thank
 API_PARAMS = {
     "divisions": "town", "schools": "school", "imports": "run", "school-years": "school_year", "forms": "form", "assignments": "assignment",
     "plans": "plan", "self-assessments": "assessment", "rectification-items": "item", "cases": "case", "survey-windows": "window",
+    "point-results": "point_result", "target-results": "target_result", "township-results": "township_result", "area-results": "area_result",
+    "scorecards": "county",
 }
 # Objects every user may see whatever their area: the framework, the rounds, their own notices.
 API_SHARED = {"frameworks", "rounds", "notifications", "questionnaires"}
@@ -510,3 +520,36 @@ def _request_for(user):
     request.user = user
     request.jurisdiction = resolve_jurisdiction(user)
     return request
+
+
+# The results API (and the annual report) by role, for the own county's rows: staff above or at the county read them; an
+# inspector reads the 乡镇 of their assignment (as its township page) but no area's figures; the
+# other county and the other city find nothing.
+RESULTS_API = {"point-results": "point_result", "target-results": "target_result", "township-results": "township_result",
+               "area-results": "area_result", "scorecards": "county"}
+RESULTS_ACCESS = {
+    "province": {}, "city_3708": {}, f"county_{OWN}": {},
+    f"county_{OTHER}": dict.fromkeys(RESULTS_API, 404), "city_3702": dict.fromkeys(RESULTS_API, 404),
+    "inspector_a": {"area-results": 404, "scorecards": 404}, "inspector_b": dict.fromkeys(RESULTS_API, 404),
+}
+
+
+@pytest.mark.parametrize("observer", list(RESULTS_ACCESS))
+def test_the_results_api_answers_each_role_as_its_area_allows(two_counties, observer):
+    world, objects = two_counties
+    api = APIClient()
+    api.force_authenticate(world.user(observer))
+    for resource, key in RESULTS_API.items():
+        url = f"/api/{resource}/{_value(objects, OWN, key)}/"
+        expected = RESULTS_ACCESS[observer].get(resource, 200)
+        assert api.get(url).status_code == expected, (observer, url)
+        if resource != "scorecards":
+            area = OWN if resource == "area-results" else objects[OWN]["town"]
+            listed = api.get(f"/api/{resource}/", {"limit": 1000, "area": area}).json()["results"]
+            assert all(resolve_jurisdiction(world.user(observer)).covers(r["code"]) for r in listed), (observer, resource)
+            assert (expected == 200) == any(r["id"] == _value(objects, OWN, key) for r in listed), (observer, resource)
+    # The annual report of the own county: the staff who see its dashboard, nobody else.
+    client = Client()
+    client.force_login(world.user(observer))
+    expected = RESULTS_ACCESS[observer].get("scorecards", 200)
+    assert client.get(reverse("reports:annual_report"), {"area": OWN, "period": 2024}).status_code == expected, observer

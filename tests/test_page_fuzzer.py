@@ -235,6 +235,7 @@ PAGES = {
     "reports:township_pdf": {"path": {"code": "town"}, "GET": FILTERS},
     "reports:map_upload": {"POST": {"name": TEXT, "approval_number": TEXT, "file": FILE}},
     "reports:map_geojson": {},
+    "reports:annual_report": {"GET": FILTERS},
     "workflow:home": {}, "workflow:notifications_read": {"POST": {}},
     "workflow:plans": {"GET": {"year": YEAR}, "POST": {"due_": TEXT}},
     "workflow:plan_edit": {"GET": {"year": YEAR}, "POST": {"year": YEAR, "action": choice("save", "measure", "document", "file", "x"), "title": TEXT,

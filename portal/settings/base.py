@@ -250,6 +250,7 @@ SPECTACULAR_SETTINGS = {
         "JudgmentLevelEnum": "evaluation.vocabulary.JudgmentLevel",
         "PlanLevelEnum": "workflow.models.PlanLevel",
         "DivisionLevelEnum": "townships.models.Level",
+        "EvaluationStageEnum": "evaluation.vocabulary.EvaluationStage",
     },
 }
 
