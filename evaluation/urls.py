@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_forms
+from . import views, views_forms, views_verification
 
 app_name = "evaluation"
 urlpatterns = [
@@ -21,4 +21,8 @@ urlpatterns = [
     path("inspect/<int:pk>/return", views_forms.form_return, name="form_return"),
     path("inspect/<int:pk>/evidence/<int:judgment_id>", views_forms.evidence_upload, name="evidence_upload"),
     path("evidence/<int:evidence_id>", views_forms.evidence_file, name="evidence"),
+    path("verification/", views_verification.verification_home, name="verification"),
+    path("verification/draw", views_verification.verification_draw, name="verification_draw"),
+    path("verification/evidence/<int:item_id>", views_verification.verification_evidence, name="verification_evidence"),
+    path("inspect/<int:pk>/verify/<int:item_id>", views_verification.verification_record, name="verification_record"),
 ]
