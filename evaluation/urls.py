@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_forms, views_verification
+from . import views, views_forms, views_quality, views_verification
 
 app_name = "evaluation"
 urlpatterns = [
@@ -10,6 +10,7 @@ urlpatterns = [
     path("export.<str:fmt>", views.export, name="export"),
     path("township/", views.township_form, name="township_form"),
     path("flags/", views.confirmed_flags, name="flags"),
+    path("quality/", views_quality.quality_warnings, name="quality"),
     path("imports/<int:pk>/", views.run_detail, name="run"),
     path("imports/<int:pk>/status.json", views.run_status, name="run_status"),
     path("imports/<int:pk>/commit/", views.run_commit, name="run_commit"),

@@ -234,6 +234,7 @@ PAGES = {
     "evaluation:township_form": {"POST": {"township_code": code("town"), "period": YEAR, "registered_preschool": NUMBER, "attending_preschool": NUMBER,
                                           "registered_primary": AMOUNT, "confirm_reason": TEXT}},
     "evaluation:flags": {},
+    "evaluation:quality": {},
     "evaluation:run": {"path": {"pk": "run"}}, "evaluation:run_status": {"path": {"pk": "run"}}, "evaluation:run_file": {"path": {"pk": "run"}},
     "evaluation:run_commit": {"path": {"pk": "run"}, "POST": {"reason-": TEXT}},
     "evaluation:forms": {},
