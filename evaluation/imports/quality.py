@@ -75,20 +75,23 @@ def _consistency(sheet: ParsedSheet, rows: list[RowChange]) -> list[QualityWarni
     return out
 
 
-def _figures(sheet: ParsedSheet, values: dict) -> tuple:
-    return tuple((col.key, values.get(col.key)) for col in sheet.present if col.key in sheet.spec.value_keys and values.get(col.key) is not None)
+def _figures(keys: list[str], values: dict) -> tuple:
+    return tuple((k, v) for k in keys if (v := values.get(k)) is not None)
 
 
 def _copied(sheet: ParsedSheet, rows: list[RowChange], previous: dict) -> list[QualityWarning]:
     out = []
     groups: dict[tuple, list[RowChange]] = {}
+    value_keys = sheet.spec.value_keys  # a property: computed once, not per row
+    keys = [col.key for col in sheet.present if col.key in value_keys]
     for ch in rows:
-        figures = _figures(sheet, ch.values)
+        figures = _figures(keys, ch.values)
         if len(figures) < MIN_COPIED:
             continue
         groups.setdefault(figures, []).append(ch)
         last = previous.get(ch.key)
-        if last is not None and all(_same(last.get(k), v) for k, v in figures):
+        # Decimal, int and bool compare by value across types (Decimal("31.50") == 31.5 ...).
+        if last is not None and all(last.get(k) == v for k, v in figures):
             out.append(QualityWarning("copied_last_year", sheet.name, ch.row, ch.subject, ch.township_code,
                                _("Every figure equals last year's: copied from last year's report?")))
     for same in groups.values():
@@ -100,22 +103,15 @@ def _copied(sheet: ParsedSheet, rows: list[RowChange], previous: dict) -> list[Q
     return out
 
 
-def _same(old, new) -> bool:
-    if old is None or new is None:
-        return old is new
-    if isinstance(old, bool) or isinstance(new, bool) or isinstance(old, str) or isinstance(new, str):
-        return old == new
-    return float(old) == float(new)
-
-
 def _excess(k: int, n: int, p: float) -> float:
     return (k - n * p) / math.sqrt(n * p * (1 - p))
 
 
 def _heaping(sheet: ParsedSheet, rows: list[RowChange]) -> list[QualityWarning]:
     out = []
+    value_keys = sheet.spec.value_keys
     for col in sheet.present:
-        if col.key not in sheet.spec.value_keys or col.kind != c.INT:
+        if col.key not in value_keys or col.kind != c.INT:
             continue
         values = [int(v) for ch in rows if (v := ch.values.get(col.key)) is not None and not isinstance(v, bool)]
         tens = [v for v in values if v >= 10]
