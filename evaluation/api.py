@@ -18,7 +18,7 @@ class ImportRunSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ImportRun
-        fields = ["id", "created_at", "uploaded_by", "channel", "file_name", "sha256", "size", "status", "progress", "summary", "errors", "flags", "message", "committed_at"]
+        fields = ["id", "created_at", "uploaded_by", "channel", "file_name", "sha256", "size", "status", "progress", "summary", "errors", "flags", "warnings", "message", "committed_at"]
         read_only_fields = fields
 
 

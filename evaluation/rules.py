@@ -90,7 +90,9 @@ def _by_stage(rows: list[dict], stage: str) -> list[dict]:
     return [r for r in rows if stage in SCHOOL_STAGES.get(r["school__stage"], ())]
 
 
-def evaluate_township(*, points, township_code: str, period: int) -> list[PointOutcome]:
+def evaluate_township(*, points, township_code: str, period: int, overrides: dict | None = None) -> list[PointOutcome]:
+    """`overrides` ({school id: {column: value}}) replaces reported figures, e.g. by the values
+    inspectors verified on site, to see which verdicts they change."""
     rows = counted_schools(township_code, period)
     county = township_code[:6]
     urban = list(
@@ -98,6 +100,8 @@ def evaluate_township(*, points, township_code: str, period: int) -> list[PointO
             *_fields(), "school__stage", "school__is_urban_quality", "school_id"
         )
     )
+    for row in (*rows, *urban) if overrides else ():
+        row.update(overrides.get(row["school_id"], {}))
     town = {ty.period: ty for ty in TownshipYear.objects.filter(township_id=township_code, period__in=[period, period - 1])}
     helped = set(HelpRelation.objects.filter(township_id=township_code, period=period).values_list("helped_id", flat=True))
     results = []

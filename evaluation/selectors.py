@@ -87,3 +87,62 @@ def evidence_for(jurisdiction: Jurisdiction, user=None):
         forms = forms_for(user=user, jurisdiction=jurisdiction).order_by().values("pk")
         evidence = evidence.filter(judgment__in=visible_judgments(user).filter(form__in=forms).values("pk"))
     return evidence
+
+
+def verification_items_for(*, user, jurisdiction: Jurisdiction):
+    """Sampled figures of the area; an inspector's, of their assignments' rounds only."""
+    from townships.models import Role
+
+    from .models import VerificationItem
+
+    items = jurisdiction.filter(VerificationItem.objects.select_related("sample__round", "school", "township__parent", "recorded_by"), "township")
+    if getattr(user, "role", None) == Role.INSPECTOR and not user.is_superuser:
+        items = items.filter(_on_team(user, "sample__round", "township"))
+    return items.order_by("-sample__round__period", "township_id", "school_id", "field")
+
+
+def findings_for(*, user, jurisdiction: Jurisdiction):
+    """Data-quality findings of the area (the county sees its own; inspectors their teams')."""
+    from townships.models import Role
+
+    from .models import DataQualityFinding
+
+    findings = jurisdiction.filter(DataQualityFinding.objects.select_related("item__sample__round", "item__school", "township__parent"), "township")
+    if getattr(user, "role", None) == Role.INSPECTOR and not user.is_superuser:
+        findings = findings.filter(_on_team(user, "item__sample__round", "township"))
+    return findings.order_by("-found_at", "id")
+
+
+def verified_verdicts_for(jurisdiction: Jurisdiction, *, township_code: str | None = None, round_id: int | None = None):
+    from .models import VerifiedVerdict
+
+    flips = jurisdiction.filter(VerifiedVerdict.objects.select_related("point__target", "sample__round", "township"), "township")
+    if township_code:
+        flips = flips.filter(township_id=township_code)
+    if round_id:
+        flips = flips.filter(sample__round_id=round_id)
+    return flips.order_by("township_id", "point__target__number", "point__order", "stage")
+
+
+def verification_counts(jurisdiction: Jurisdiction) -> list[dict]:
+    """Per round and county: figures sampled, recorded, findings, verdicts changed (经核查)."""
+    from django.db.models import Count, F
+    from django.db.models.functions import Substr
+
+    from .models import DataQualityFinding, VerificationItem, VerifiedVerdict
+
+    def grouped(qs, round_path):
+        return {
+            (r["round"], r["county"]): r["n"]
+            for r in jurisdiction.filter(qs, "township").annotate(county=Substr("township_id", 1, 6)).values("county", round=F(round_path))
+            .annotate(n=Count("id")).order_by()
+        }
+
+    sampled = grouped(VerificationItem.objects.all(), "sample__round_id")
+    recorded = grouped(VerificationItem.objects.filter(recorded_at__isnull=False), "sample__round_id")
+    findings = grouped(DataQualityFinding.objects.all(), "item__sample__round_id")
+    flips = grouped(VerifiedVerdict.objects.all(), "sample__round_id")
+    return [
+        {"round": r, "county": c, "sampled": n, "recorded": recorded.get((r, c), 0), "findings": findings.get((r, c), 0), "flips": flips.get((r, c), 0)}
+        for (r, c), n in sorted(sampled.items())
+    ]

@@ -12,10 +12,11 @@ from django.views.decorators.http import require_POST
 
 from core.private_files import private_path
 from evaluation.api_forms import SaveSerializer
-from evaluation.models import Assignment, FormEvent, FormStatus, JudgmentLevel, TownshipYear
+from evaluation.models import Assignment, FormEvent, FormStatus, JudgmentLevel, TownshipYear, VerificationItem
 from evaluation.rules import evaluate_township, judge_targets
 from evaluation.selectors import assignments_for, evidence_for, forms_for, judgments_visible
 from evaluation.services.forms import FormRefused, add_evidence, return_form, save_draft, submit_form
+from evaluation.verification import labelled
 from townships.jurisdiction import jurisdiction_for
 
 
@@ -67,6 +68,10 @@ def form_detail(request, pk):
             "team": Assignment.objects.filter(round_id=form.round_id, township_id=form.township_id).select_related("inspector"),
             "draft_hidden": not shown,
             "township_year": TownshipYear.objects.filter(township_id=form.township_id, period=form.round.period).first(),
+            # Field verification (实地核查): the figures drawn for this 乡镇, to check on site.
+            "editable_verification": assignment is not None,
+            "verification_items": labelled(VerificationItem.objects.filter(sample__round_id=form.round_id, township_id=form.township_id)
+                                           .select_related("school", "finding").order_by("school_id", "field")),
         },
     )
 

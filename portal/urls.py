@@ -9,6 +9,7 @@ from rest_framework.routers import DefaultRouter
 
 from evaluation.api import ImportRunViewSet, SchoolYearViewSet
 from evaluation.api_forms import AssignmentViewSet, FormViewSet, FrameworkViewSet, RoundViewSet
+from evaluation.api_verification import FindingViewSet, ItemViewSet, SampleViewSet
 from reports.api import AreaResultViewSet, PointResultViewSet, ScorecardViewSet, TargetResultViewSet, TownshipResultViewSet
 from security import views as security_views
 from surveys.api import QuestionnaireViewSet, WindowViewSet
@@ -36,6 +37,9 @@ router.register("frameworks", FrameworkViewSet, basename="framework")
 router.register("rounds", RoundViewSet, basename="round")
 router.register("assignments", AssignmentViewSet, basename="assignment")
 router.register("forms", FormViewSet, basename="form")
+router.register("verification-samples", SampleViewSet, basename="verification-sample")
+router.register("verification-items", ItemViewSet, basename="verification-item")
+router.register("verification-findings", FindingViewSet, basename="verification-finding")
 router.register("plans", PlanViewSet, basename="plan")
 router.register("plan-deadlines", DeadlineViewSet, basename="plan-deadline")
 router.register("self-assessments", AssessmentViewSet, basename="self-assessment")

@@ -147,7 +147,19 @@ def _township_context(request, code: str) -> dict:
     f = selectors.parse_filters(request.GET, _widened(jurisdiction, town), area=town.parent, populations=False)
     ctx = selectors.township_page(town, f)
     ctx.update(filters=f, stage_labels=selectors.stage_labels())
+    _mark_verified(ctx, jurisdiction, code, f)
     return ctx
+
+
+def _mark_verified(ctx: dict, jurisdiction, code: str, f) -> None:
+    """Field verification (实地核查): the verdicts the verified figures change are marked 经核查."""
+    from evaluation.selectors import verified_verdicts_for
+
+    flips = list(verified_verdicts_for(jurisdiction, township_code=code, round_id=f.round_key)) if f.round_key else []
+    by_point = {(v.point_id, v.stage): v for v in flips}
+    for r in ctx.get("results", []):
+        r.verified = by_point.get((r.point_id, r.stage))
+    ctx["verified_flips"] = flips
 
 
 def _widened(jurisdiction, town):

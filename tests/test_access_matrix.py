@@ -9,6 +9,7 @@ each URL takes, for each role) read with the checks beside it; split, a reader w
 join the two again to see what an endpoint was tested with."""
 import re
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.test import Client
@@ -17,11 +18,24 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from evaluation.imports.service import import_file
-from evaluation.models import AreaResult, Assignment, Evidence, ImportRun, InspectionForm, PointResult, SchoolYear, TargetResult, TownshipResult
+from evaluation.models import (
+    AreaResult,
+    Assignment,
+    DataQualityFinding,
+    Evidence,
+    ImportRun,
+    InspectionForm,
+    PointResult,
+    SchoolYear,
+    TargetResult,
+    TownshipResult,
+    VerificationItem,
+)
 from evaluation.rollup import rollup_all
 from evaluation.services.demo import load_demo_facts
 from evaluation.services.forms import add_evidence, assign_team, create_round, save_draft, submit_form
 from evaluation.services.framework import load_framework
+from evaluation.services.verification import draw_sample, record_verification
 from surveys.models import Answer, AnswerCode, SurveyWindow
 from surveys.services.answering import submit
 from surveys.services.questionnaires import load_questionnaires
@@ -51,7 +65,7 @@ pytestmark = pytest.mark.django_db
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 OWN, OTHER = "370881", "370883"  # 曲阜市, 邹城市
 TABLES = (School, SchoolYear, ImportRun, InspectionForm, Evidence, Assignment, SelfAssessment, SelfAssessmentItem, ReviewStep, DataLock,
-          RectificationItem, RectificationEvidence, Plan, GoodPractice, SurveyWindow, AnswerCode, Answer)
+          RectificationItem, RectificationEvidence, Plan, GoodPractice, SurveyWindow, AnswerCode, Answer, VerificationItem, DataQualityFinding)
 
 
 def _town(county):
@@ -85,6 +99,12 @@ def two_counties(world):
                            "town": towns[county]}
     rollup_all(period=2024, prefix="3708")
     sync_items(round=rnd)
+    sample = draw_sample(round=rnd, user=world.user("province"), seed="matrix", per_township=2)
+    for county, inspector in ((OWN, "inspector_a"), (OTHER, "inspector_b")):
+        vitem = sample.items.filter(township_id=towns[county]).order_by("id").first()
+        # Found on site far from the reported figure (whatever its kind): a data-quality finding.
+        record_verification(item=vitem, user=world.user(inspector), value="0" if vitem.reported > Decimal("0.5") else "1", file_data=PNG, file_name="台账.png")
+        objects[county].update(vitem=vitem, finding=DataQualityFinding.objects.get(item=vitem))
     for county in (OWN, OTHER):
         officer = world.user(f"county_{county}")
         item = RectificationItem.objects.filter(township_id=towns[county]).order_by("id").first()
@@ -143,6 +163,7 @@ PARAMS = {
     "evaluation:form": {"pk": "form"}, "evaluation:form_save": {"pk": "form"}, "evaluation:form_submit": {"pk": "form"},
     "evaluation:form_return": {"pk": "form"}, "evaluation:evidence_upload": {"pk": "form", "judgment_id": "judgment"},
     "evaluation:evidence": {"evidence_id": "evidence"},
+    "evaluation:verification_evidence": {"item_id": "vitem"}, "evaluation:verification_record": {"pk": "form", "item_id": "vitem"},
     "reports:township": {"code": "town"}, "reports:township_xlsx": {"code": "town"}, "reports:township_pdf": {"code": "town"},
     "workflow:plan": {"pk": "plan"}, "workflow:assessment": {"pk": "assessment"}, "workflow:item": {"pk": "item"},
     "workflow:case": {"pk": "case"}, "workflow:file": {"kind": "=rectification", "pk": "item_evidence"},
@@ -160,12 +181,14 @@ ACCOUNT_API = {"accounts"}
 PUBLIC = {"surveys_public:start", "surveys_public:answer", "surveys_public:thanks"}
 API_PARAMS = {
     "divisions": "town", "schools": "school", "imports": "run", "school-years": "school_year", "forms": "form", "assignments": "assignment",
+    "verification-items": "vitem", "verification-findings": "finding",
     "plans": "plan", "self-assessments": "assessment", "rectification-items": "item", "cases": "case", "survey-windows": "window",
     "point-results": "point_result", "target-results": "target_result", "township-results": "township_result", "area-results": "area_result",
     "scorecards": "county",
 }
 # Objects every user may see whatever their area: the framework, the rounds, their own notices.
-API_SHARED = {"frameworks", "rounds", "notifications", "questionnaires"}
+# A round's verification sample is the round's (seed, size), the same for every area it touches.
+API_SHARED = {"frameworks", "rounds", "notifications", "questionnaires", "verification-samples"}
 
 
 def _value(objects, county, spec):

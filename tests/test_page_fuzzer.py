@@ -33,10 +33,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from evaluation.imports.service import import_file
-from evaluation.models import Evidence, HelpRelation, ImportRun, InspectionForm, Judgment, SchoolYear, TownshipYear
+from evaluation.models import (
+    DataQualityFinding,
+    Evidence,
+    HelpRelation,
+    ImportRun,
+    InspectionForm,
+    Judgment,
+    SchoolYear,
+    TownshipYear,
+    VerificationItem,
+)
 from evaluation.rollup import rollup_all
 from evaluation.services.forms import add_evidence, assign_team, create_round, save_draft, submit_form
 from evaluation.services.framework import load_framework
+from evaluation.services.verification import draw_sample
 from surveys.models import Answer, AnswerCode, SurveyWindow
 from surveys.services.answering import submit as answer_survey
 from surveys.services.questionnaires import load_questionnaires
@@ -74,7 +85,7 @@ PLACED = {
     InspectionForm: "township_id", Judgment: "form__township_id", Evidence: "township_id", Funding: "township_id", Plan: "unit_id",
     SupportMeasure: "plan__unit_id", SelfAssessment: "township_id", SelfAssessmentItem: "assessment__township_id", DataLock: "township_id",
     RectificationItem: "township_id", GoodPractice: "unit_id", SurveyWindow: "township_id", AnswerCode: "window__township_id",
-    Answer: "window__township_id",
+    Answer: "window__township_id", VerificationItem: "township_id", DataQualityFinding: "township_id",
 }
 # Accounts of the area: what an accounts page could change (not last_login, which a login writes).
 USER_FIELDS = ("pk", "username", "password", "is_active", "role", "unit_id", "must_change_password", "full_name", "phone")
@@ -142,6 +153,9 @@ def fuzz_world(world):
     for county in (A, B):
         rollup_all(period=2024, prefix=county)
     sync_items(round=rnd)
+    sample = draw_sample(round=rnd, user=world.user("province"), seed="fuzz", per_township=2)
+    for county in (A, B):
+        objects[county]["vitem"] = sample.items.filter(township_id=towns[county]).order_by("id").first()
     for county in (A, B):
         officer = world.user(f"county_{county}")
         item = RectificationItem.objects.filter(township_id=towns[county]).order_by("id").first()
@@ -220,6 +234,7 @@ PAGES = {
     "evaluation:township_form": {"POST": {"township_code": code("town"), "period": YEAR, "registered_preschool": NUMBER, "attending_preschool": NUMBER,
                                           "registered_primary": AMOUNT, "confirm_reason": TEXT}},
     "evaluation:flags": {},
+    "evaluation:quality": {},
     "evaluation:run": {"path": {"pk": "run"}}, "evaluation:run_status": {"path": {"pk": "run"}}, "evaluation:run_file": {"path": {"pk": "run"}},
     "evaluation:run_commit": {"path": {"pk": "run"}, "POST": {"reason-": TEXT}},
     "evaluation:forms": {},
@@ -230,6 +245,10 @@ PAGES = {
     "evaluation:form_return": {"path": {"pk": "form"}, "POST": {"reason": TEXT}},
     "evaluation:evidence_upload": {"path": {"pk": "form", "judgment_id": "judgment"}, "POST": {"file": FILE}},
     "evaluation:evidence": {"path": {"evidence_id": "evidence"}},
+    "evaluation:verification": {},
+    "evaluation:verification_draw": {"POST": {"round": ref("round"), "seed": TEXT, "per_township": NUMBER}},
+    "evaluation:verification_evidence": {"path": {"item_id": "vitem"}},
+    "evaluation:verification_record": {"path": {"pk": "form", "item_id": "vitem"}, "POST": {"value": NUMBER, "note": TEXT, "file": FILE}},
     "reports:dashboard": {"GET": FILTERS}, "reports:dashboard_xlsx": {"GET": FILTERS}, "reports:dashboard_pdf": {"GET": FILTERS},
     "reports:township": {"path": {"code": "town"}, "GET": FILTERS}, "reports:township_xlsx": {"path": {"code": "town"}, "GET": FILTERS},
     "reports:township_pdf": {"path": {"code": "town"}, "GET": FILTERS},

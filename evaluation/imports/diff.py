@@ -17,6 +17,7 @@ from evaluation.models import HelpRelation, SchoolYear, TownshipYear
 from townships.models import School
 
 from . import columns as c
+from .quality import CHECKS as QUALITY_CHECKS
 from .records import Flag, RowChange, SheetOutcome
 from .scope import Context, check_help, check_school_years, check_schools, check_township_years, duplicates
 from .validation import ParsedSheet
@@ -45,6 +46,10 @@ def diff_sheet(sheet: ParsedSheet, ctx: Context, how: SheetDiff) -> SheetOutcome
     duplicates(sheet)
     rows = how.check(sheet, ctx)
     stored = how.stored(rows, sheet, ctx) if rows else Stored()
+    # Before the comparison, which fills changed rows' missing columns from the stored row.
+    quality = QUALITY_CHECKS.get(sheet.spec.kind)
+    if quality is not None:
+        outcome.warnings = [w.as_dict() for w in quality(sheet, rows, stored.previous)]
     _compare(sheet, outcome, rows, stored)
     return outcome
 

@@ -68,6 +68,8 @@ def record_outcome(run: ImportRun, outcome: Outcome) -> None:
     run.summary = {"sheets": [s.counts() for s in outcome.sheets]}
     run.errors = [e.as_dict() for e in outcome.errors]
     run.flags = [f.as_dict() for f in outcome.flags]
+    run.warnings = outcome.warnings
+    run.warning_count = len(run.warnings)
     if run.status != ImportStatus.COMMITTED:
         # The preview shows the first changed cells; the commit records all of them.
         run.changes = {

@@ -69,6 +69,8 @@ class SheetOutcome:
     unchanged: int = 0
     cell_changes: list[list] = field(default_factory=list)  # [subject, header, old, new]
     flags: list[Flag] = field(default_factory=list)
+    # Data-quality warnings (quality.py), as dicts: shown and kept, never refusing the file.
+    warnings: list[dict] = field(default_factory=list)
 
     def added_rows(self) -> list[list]:
         """The new rows as the preview lists them: [sheet, subject, the row's values] — a help
@@ -100,6 +102,10 @@ class Outcome:
     @property
     def flags(self) -> list[Flag]:
         return [f for s in self.sheets for f in s.flags]
+
+    @property
+    def warnings(self) -> list[dict]:
+        return [w for s in self.sheets for w in s.warnings]
 
 
 def _shown(value) -> str:

@@ -2,9 +2,14 @@ from .data import ConfirmedFlag, Grade, HelpKind, HelpRelation, ImportRun, Impor
 from .framework import Aggregation, Framework, ObservationPoint, PointScale, RuleKind, SourceKind, Target, TrendReading
 from .results import AreaCountsDue, AreaResult, PointResult, RollupJob, RollupUnit, TargetResult, TownshipResult
 from .rounds import Assignment, Evidence, FormChange, FormEvent, FormStatus, InspectionForm, Judgment, JudgmentLevel, Round, RoundTownship
+from .verification import DataQualityFinding, VerificationItem, VerificationSample, VerifiedVerdict
 
 __all__ = [
     "Aggregation",
+    "DataQualityFinding",
+    "VerificationItem",
+    "VerificationSample",
+    "VerifiedVerdict",
     "Assignment",
     "ConfirmedFlag",
     "Evidence",

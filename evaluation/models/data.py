@@ -155,6 +155,9 @@ class ImportRun(models.Model):
     summary = models.JSONField(_("counts"), default=dict)
     errors = models.JSONField(_("errors"), default=list)
     flags = models.JSONField(_("implausible changes"), default=list)
+    # Data-quality warnings (evaluation/imports/quality.py): shown, kept, listed; never a refusal.
+    warnings = models.JSONField(_("data-quality warnings"), default=list)
+    warning_count = models.PositiveIntegerField(_("data-quality warnings"), default=0, db_default=0)
     # {"new": [keys], "changed": [[key, field, old, new], ...]}; new rows' values are in the kept file.
     changes = models.JSONField(_("changes"), default=dict)
     committed_at = models.DateTimeField(_("committed at"), null=True, blank=True)

@@ -17,6 +17,11 @@ class Framework(models.Model):
     # The school year from which results without a round (school data alone) are judged by this
     # version; until the next version's year. Rounds are judged by the version they name.
     applies_from = models.PositiveSmallIntegerField(_("in force from school year"), default=2021)
+    # Field verification (实地核查): how far a value found on site may differ from the reported
+    # one before it is a data-quality finding, per kind of figure ("count", "rate", "amount") or
+    # per column name, e.g. {"count": {"relative": "0.05"}, "rate": {"absolute": "0.02"}}.
+    # Kinds left out take the portal's defaults (evaluation/verification.py DEFAULT_TOLERANCES).
+    verification_tolerances = models.JSONField(_("verification tolerances"), default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

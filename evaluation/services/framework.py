@@ -40,6 +40,7 @@ def load_framework(*, path: Path = DEFAULT_FRAMEWORK, document: dict | None = No
         return framework  # a frozen version never changes; a new one needs a new version string
     framework.name, framework.source_document = doc["name"], doc["source_document"]
     framework.applies_from = int(doc.get("applies_from", 2021))
+    framework.verification_tolerances = doc.get("verification_tolerances", {})
     framework.save()
     framework.targets.all().delete()
     for t in doc["targets"]:
@@ -60,6 +61,7 @@ def copy_framework(*, framework: Framework, version: str, applies_from: int | No
     new = Framework.objects.create(
         version=version, name=framework.name, source_document=framework.source_document,
         applies_from=framework.applies_from if applies_from is None else applies_from,
+        verification_tolerances=framework.verification_tolerances,
     )
     for target in framework.targets.prefetch_related("points"):
         points = list(target.points.all())
