@@ -14,7 +14,7 @@ from evaluation.services.verification import VerificationRefused, draw_sample, r
 from townships.jurisdiction import jurisdiction_for
 
 
-class SampleSerializer(serializers.ModelSerializer):
+class VerificationSampleSerializer(serializers.ModelSerializer):
     drawn_by = serializers.CharField(source="drawn_by.username", read_only=True)
 
     class Meta:
@@ -23,7 +23,7 @@ class SampleSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class DrawSerializer(serializers.Serializer):
+class VerificationDrawSerializer(serializers.Serializer):
     round = serializers.IntegerField()
     seed = serializers.CharField(max_length=64)
     per_township = serializers.IntegerField(default=8, min_value=1, max_value=50)
@@ -31,7 +31,7 @@ class DrawSerializer(serializers.Serializer):
 
 class SampleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     lookup_value_regex = r"[0-9]+"  # a non-numeric id is "not found", never a server error
-    serializer_class = SampleSerializer
+    serializer_class = VerificationSampleSerializer
     parser_classes = [JSONParser, FormParser]
 
     def get_queryset(self):
@@ -40,24 +40,24 @@ class SampleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return VerificationSample.objects.filter(round_id__in=touched).select_related("drawn_by").order_by("-drawn_at")
 
     def get_serializer_class(self):
-        return DrawSerializer if self.action == "create" else SampleSerializer
+        return VerificationDrawSerializer if self.action == "create" else VerificationSampleSerializer
 
-    @extend_schema(request=DrawSerializer, responses=SampleSerializer)
+    @extend_schema(request=VerificationDrawSerializer, responses=VerificationSampleSerializer)
     def create(self, request):
         """Draw (or, while nothing is recorded, redraw) a round's sample: provincial staff only."""
         if not request.user.is_provincial:
             raise PermissionDenied
-        data = DrawSerializer(data=request.data)
+        data = VerificationDrawSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         rnd = get_object_or_404(Round, pk=data.validated_data["round"])
         try:
             sample = draw_sample(round=rnd, user=request.user, seed=data.validated_data["seed"], per_township=data.validated_data["per_township"])
         except VerificationRefused as e:
             return Response({"detail": e.message}, status=status.HTTP_409_CONFLICT)
-        return Response(SampleSerializer(sample).data, status=status.HTTP_201_CREATED)
+        return Response(VerificationSampleSerializer(sample).data, status=status.HTTP_201_CREATED)
 
 
-class FindingSerializer(serializers.ModelSerializer):
+class DataQualityFindingSerializer(serializers.ModelSerializer):
     school = serializers.CharField(source="item.school_id", read_only=True)
 
     class Meta:
@@ -66,7 +66,7 @@ class FindingSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ItemSerializer(serializers.ModelSerializer):
+class VerificationItemSerializer(serializers.ModelSerializer):
     round = serializers.IntegerField(source="sample.round_id", read_only=True)
     school = serializers.CharField(source="school_id", read_only=True)
     recorded_by = serializers.CharField(source="recorded_by.username", read_only=True, default=None)
@@ -87,7 +87,7 @@ class ItemSerializer(serializers.ModelSerializer):
         return finding.pk if finding else None
 
 
-class RecordSerializer(serializers.Serializer):
+class VerificationRecordSerializer(serializers.Serializer):
     value = serializers.CharField(help_text="The value found on site (a number).")
     file = serializers.FileField(required=False, help_text="A photo of the register; needed the first time.")
     note = serializers.CharField(required=False, allow_blank=True, default="")
@@ -95,18 +95,18 @@ class RecordSerializer(serializers.Serializer):
 
 class ItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     lookup_value_regex = r"[0-9]+"  # a non-numeric id is "not found", never a server error
-    serializer_class = ItemSerializer
+    serializer_class = VerificationItemSerializer
     filterset_fields = ["township", "field"]
 
     def get_queryset(self):
         return verification_items_for(user=self.request.user, jurisdiction=jurisdiction_for(self.request)).select_related("finding")
 
-    @extend_schema(request=RecordSerializer, responses=ItemSerializer)
-    @action(detail=True, methods=["post"], serializer_class=RecordSerializer, parser_classes=[MultiPartParser, FormParser, JSONParser])
+    @extend_schema(request=VerificationRecordSerializer, responses=VerificationItemSerializer)
+    @action(detail=True, methods=["post"], serializer_class=VerificationRecordSerializer, parser_classes=[MultiPartParser, FormParser, JSONParser])
     def record(self, request, pk=None):
         """Record the value found on site; beyond the framework's tolerance it is a data-quality finding."""
         item = self.get_object()
-        data = RecordSerializer(data=request.data)
+        data = VerificationRecordSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data.get("file")
         try:
@@ -114,12 +114,12 @@ class ItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
                                 file_name=upload.name if upload else "", note=data.validated_data["note"])
         except VerificationRefused as e:
             return Response({"detail": e.message}, status=status.HTTP_400_BAD_REQUEST)
-        return Response(ItemSerializer(self.get_queryset().get(pk=item.pk)).data)
+        return Response(VerificationItemSerializer(self.get_queryset().get(pk=item.pk)).data)
 
 
 class FindingViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = r"[0-9]+"  # a non-numeric id is "not found", never a server error
-    serializer_class = FindingSerializer
+    serializer_class = DataQualityFindingSerializer
 
     def get_queryset(self):
         return findings_for(user=self.request.user, jurisdiction=jurisdiction_for(self.request))

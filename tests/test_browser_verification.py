@@ -49,3 +49,12 @@ def test_an_inspector_records_a_verified_value_on_a_phone(browser_page, live_ser
     page.screenshot(path=str(ARTIFACTS / "verification-phone.png"))
     assert page.locator(f"#verify-{item.pk} .finding").count() == 1
     assert DataQualityFinding.objects.filter(item=item).count() == 1
+    # The province's overview: the county's finding counted and listed.
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.context.clear_cookies()
+    login(page, base, "p_staff")
+    page.goto(f"{base}/data/verification/")
+    page.wait_for_selector("#verification-counts")
+    assert page.locator("#verification-counts tr[data-county='370881'] .findings").inner_text() == "1"
+    assert page.locator("#findings tbody tr").count() == 1
+    page.screenshot(path=str(ARTIFACTS / "verification-province.png"), full_page=True)

@@ -242,3 +242,13 @@ def test_the_api_draws_and_records(rnd, world):
     assert bad.status_code == 400 and "负" in bad.json()["detail"] and VerificationItem.objects.get(pk=item.pk).verified is None
     ok = api.post(f"/api/verification-items/{item.pk}/record/", {"value": str(item.reported), "file": SimpleUploadedFile("a.png", PNG)}, format="multipart")
     assert ok.status_code == 200 and Decimal(ok.json()["verified"]) == item.reported and ok.json()["finding"] is None
+
+
+def test_the_draw_and_a_record_cost_a_fixed_number_of_queries(rnd, world, django_assert_max_num_queries):
+    """Set-based: the draw reads the candidates and the point results once for every township."""
+    with django_assert_max_num_queries(10):
+        sample = draw_sample(round=rnd, user=world.user("province"), seed="q", per_township=8)
+    item = sample.items.filter(township_id=rnd.towns[OWN]).first()
+    # The record re-reads the township's rules twice (reported and verified figures).
+    with django_assert_max_num_queries(21):
+        record_verification(item=item, user=world.user("inspector_a"), value=str(item.reported), file_data=PNG, file_name="a.png")

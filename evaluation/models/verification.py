@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from evaluation.vocabulary import Verdict
+from evaluation.vocabulary import Verdict, stage_label
 
 from .framework import ObservationPoint
 from .rounds import Round
@@ -92,3 +92,7 @@ class VerifiedVerdict(models.Model):
         verbose_name = _("verdict changed by verification")
         verbose_name_plural = _("verdicts changed by verification")
         constraints = [models.UniqueConstraint(fields=["sample", "township", "point", "stage"], name="unique_verified_verdict")]
+
+    @property
+    def stage_label(self) -> str:
+        return stage_label(self.stage)
