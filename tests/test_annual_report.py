@@ -153,5 +153,5 @@ def test_the_query_count_does_not_grow_with_the_area(year, django_assert_max_num
     for key, area in ((f"county_{OWN}", OWN), ("province", "37")):
         client = Client()
         client.force_login(year.user(key))
-        with django_assert_max_num_queries(60):
+        with django_assert_max_num_queries(35):
             assert client.get("/dashboard/annual-report/", {"area": area, "period": 2024}).status_code == 200

@@ -11,6 +11,7 @@ from evaluation.services.demo import load_demo_facts
 from evaluation.services.forms import assign_team, create_round
 from evaluation.services.framework import load_framework
 from reports.selectors import area_dashboard, parse_filters
+from tests.test_api_schema import officers  # noqa: F401 (fixture)
 from townships.jurisdiction import resolve_jurisdiction
 from townships.models import Division, PilotBatch, PilotTownship
 from townships.services.demo import load_demo_schools
@@ -180,3 +181,23 @@ def test_the_scorecard_is_the_dashboards_headline(results, params, key, code):
     assert [(t["target"], t["attained"]) for t in card["targets"]] == [(n, a) for n, a, _s in dashboard["total"].cells if n]
     # Nothing approved in the fixture's round: "approved" counts none, every other population some.
     assert (card["townships"] > 0) == (params.get("population") != "approved"), params
+
+
+def test_the_answers_with_rows_match_the_openapi_schema(results, officers):
+    """schemathesis's own check, on answers that hold rows (the schema test's world has none)."""
+    from schemathesis.checks import not_a_server_error, response_schema_conformance
+
+    from tests.test_api_schema import CSRF, schema
+
+    session = officers[0]  # the officer of 370881
+    own = {model: model.objects.filter(division_code__startswith=OWN).order_by("pk").first().pk for model in ENDPOINTS.values()}
+    calls = [(f"/api/{path}/", {"limit": 3}, {}) for path in ENDPOINTS]
+    calls += [(f"/api/{path}/{{id}}/", {}, {"id": own[model]}) for path, model in ENDPOINTS.items()]
+    calls += [("/api/scorecards/{code}/", {"population": "pilots"}, {"code": OWN})]
+    for path, query, path_parameters in calls:
+        case = schema[path]["GET"].Case(query=query, path_parameters=path_parameters)
+        response = case.call(cookies={"sessionid": session, "csrftoken": CSRF}, headers={"X-CSRFToken": CSRF})
+        assert response.status_code == 200, (path, response.text[:300])
+        case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
+        body = response.json()
+        assert body.get("results", [body]), path
