@@ -51,11 +51,18 @@ def assessments_in(jurisdiction: Jurisdiction) -> QuerySet[SelfAssessment]:
 
 
 def items_in(jurisdiction: Jurisdiction) -> QuerySet[RectificationItem]:
-    return jurisdiction.filter(RectificationItem.objects.select_related("round", "township__parent", "point"), "township")
+    return jurisdiction.filter(RectificationItem.objects.select_related("round", "township__parent", "point", "owner"), "township")
 
 
 def plans_in(jurisdiction: Jurisdiction) -> QuerySet[Plan]:
     return jurisdiction.filter(Plan.objects.select_related("unit"), "unit")
+
+
+def county_officers(county: str) -> list:
+    """The accounts an item of the county may be assigned to (callers have checked the area)."""
+    from townships.models import Role, User
+
+    return list(User.objects.filter(is_active=True, role=Role.COUNTY_OFFICER, unit_id=county).order_by("username").only("pk", "username", "full_name"))
 
 
 def township_items(code: str) -> list[RectificationItem]:
