@@ -21,6 +21,7 @@ from workflow.api import (
     PlanViewSet,
     RectificationViewSet,
 )
+from workflow.api_accountability import AccountabilityViewSet, NoticeViewSet, TalkViewSet
 
 from . import views
 
@@ -45,6 +46,9 @@ router.register("notifications", NotificationViewSet, basename="notification")
 router.register("questionnaires", QuestionnaireViewSet, basename="questionnaire")
 router.register("survey-windows", WindowViewSet, basename="survey-window")
 router.register("accounts", AccountViewSet, basename="account")
+router.register("notices", NoticeViewSet, basename="notice")
+router.register("talks", TalkViewSet, basename="talk")
+router.register("accountability-decisions", AccountabilityViewSet, basename="accountability-decision")
 
 class FaviconView(RedirectView):
     """Resolved per request: with hashed static names the manifest is read once files are collected."""

@@ -126,3 +126,56 @@ def rectification_counts(jurisdiction: Jurisdiction, *, width: int, today: date 
 
 
 __all__ = ["PlanLevel"]
+
+
+# --- Accountability (通报, 约谈, 问责) ---------------------------------------------------------------
+
+
+def notices_in(jurisdiction: Jurisdiction) -> QuerySet:
+    """Notices naming a county in the area: the county, its city and the province see them."""
+    from .models import Notice, NoticeCounty
+
+    named = jurisdiction.filter(NoticeCounty.objects.all(), "county").values("notice_id")
+    return Notice.objects.filter(pk__in=named).select_related("issued_by").prefetch_related("named__county__parent")
+
+
+def talks_in(jurisdiction: Jurisdiction) -> QuerySet:
+    from .models import Talk
+
+    return jurisdiction.filter(Talk.objects.select_related("county__parent", "notice", "recorded_by"), "county")
+
+
+def decisions_in(jurisdiction: Jurisdiction) -> QuerySet:
+    from .models import Accountability
+
+    return jurisdiction.filter(Accountability.objects.select_related("county__parent", "decided_by"), "county")
+
+
+def county_record(jurisdiction: Jurisdiction, code: str) -> dict:
+    """A county's record: the notices naming it, its talks and accountability decisions, and the
+    items that led to them (callers have checked the county is in the area)."""
+    from .models import Accountability
+
+    notices = list(notices_in(jurisdiction).filter(named__county_id=code).prefetch_related("items__township").distinct())
+    talks = list(talks_in(jurisdiction).filter(county_id=code).prefetch_related("items__township", "commitments__township"))
+    decisions = list(decisions_in(jurisdiction).filter(county_id=code).prefetch_related("notices", "talks", "items__township"))
+    for n in notices:  # a notice naming several counties lists here only this county's items
+        n.county_items = [i for i in n.items.all() if i.township_id.startswith(code)]
+    return {"notices": notices, "talks": talks, "decisions": decisions, "decision_model": Accountability}
+
+
+def accountability_counts(jurisdiction: Jurisdiction, *, year: int) -> list[dict]:
+    """Per city of the area: notices naming its counties, talks and decisions in the year (one
+    query each, grouped in SQL). A notice naming two counties of a city counts once for it."""
+    from .models import NoticeCounty
+
+    def by_city(qs, field: str, distinct: str | None = None) -> dict:
+        rows = qs.annotate(city=Substr(field, 1, 4)).values("city").annotate(n=Count(distinct or "id", distinct=bool(distinct)))
+        return {r["city"]: r["n"] for r in rows}
+
+    notices = by_city(jurisdiction.filter(NoticeCounty.objects.filter(notice__year=year), "county"), "county_id", "notice_id")
+    talks = by_city(talks_in(jurisdiction).filter(held_on__year=year), "county_id")
+    decisions = by_city(decisions_in(jurisdiction).filter(decided_on__year=year), "county_id")
+    cities = sorted(set(notices) | set(talks) | set(decisions))
+    names = dict(Division.objects.filter(code__in=cities).values_list("code", "name"))
+    return [{"city": c, "name": names.get(c, c), "notices": notices.get(c, 0), "talks": talks.get(c, 0), "decisions": decisions.get(c, 0)} for c in cities]
