@@ -16,7 +16,9 @@ from .models import Accountability, Notice, Talk
 from .services import accountability
 from .services.common import WorkflowRefused
 
-IDS = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**31 - 1), required=False, default=list, max_length=500)
+def ids():
+    # A new field each time: one instance declared under several names binds to the last only.
+    return serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**31 - 1), required=False, default=list, max_length=500)
 
 
 class NoticeSerializer(serializers.ModelSerializer):
@@ -39,7 +41,7 @@ class NoticeInput(serializers.Serializer):
     title = serializers.CharField(max_length=200)
     body = serializers.CharField()
     counties = serializers.ListField(child=serializers.CharField(max_length=12), min_length=1, max_length=200)
-    items = IDS
+    items = ids()
     issued_on = serializers.DateField(required=False)
 
 
@@ -95,7 +97,7 @@ class TalkInput(serializers.Serializer):
     talked_to = serializers.CharField(max_length=200)
     minutes = serializers.CharField()
     notice = serializers.IntegerField(min_value=1, max_value=2**31 - 1, required=False, allow_null=True)
-    items = IDS
+    items = ids()
     commitments = CommitmentInput(many=True, required=False, default=list)
 
 
@@ -136,9 +138,9 @@ class DecisionInput(serializers.Serializer):
     decided_on = serializers.DateField()
     decision = serializers.CharField()
     basis = serializers.CharField()
-    notices = IDS
-    talks = IDS
-    items = IDS
+    notices = ids()
+    talks = ids()
+    items = ids()
 
 
 class AccountabilityViewSet(StaffOnly, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
