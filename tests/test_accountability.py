@@ -3,7 +3,9 @@ commitments become items, the decision links its basis; each visible to that cou
 the province only (another county, another city: not found); every step audited; bad input
 refused in Chinese with nothing written."""
 import io
+import re
 from datetime import date
+from unittest import mock
 
 import pytest
 from pypdf import PdfReader
@@ -70,6 +72,15 @@ def test_notice_talk_and_accountability_for_one_county(judged, client):
     assert client.get(f"/api/rectification-items/{commitment.pk}/").json()["talk"] == talk.pk
     assert Notification.objects.filter(user=world.user("county_370881"), kind="notice").count() == 2
 
+    # Counted by city and year on the province's dashboard (a notice naming two counties of a city counts once).
+    issue_notice(user=province, title="两县", body="x", county_codes=["370881", "370883"], issued_on=date(2026, 9, 1))
+    client.force_login(province)
+    with mock.patch("reports.accountability.timezone.localdate", return_value=date(2026, 10, 1)):
+        page = client.get("/dashboard/").content.decode()
+    row = re.search(r'<tr data-code="3708">(.*?)</tr>', page.split('id="accountability"')[1]).group(1)
+    assert [int(n) for n in re.findall(r'class="num">(\d+)<', row)] == [3, 1, 1]
+    assert '<tr data-code="3702">' not in page.split('id="accountability"')[1]
+
     # The city above sees it; another county and another city do not (not found), nor inspectors.
     client.force_login(world.user("city_3708"))
     assert client.get(f"/workflow/notices/{first.pk}/").status_code == 200
@@ -82,9 +93,9 @@ def test_notice_talk_and_accountability_for_one_county(judged, client):
             assert client.get(url).status_code == 404, (key, url)
         listed = client.get("/api/notices/")
         assert listed.status_code == 404 or first.pk not in [n["id"] for n in listed.json()["results"]]
-    # The county named in 2027's notice sees that one only.
+    # The neighbouring county sees the notices naming it only.
     client.force_login(world.user("county_370883"))
-    assert [n["number"] for n in client.get("/api/notices/").json()["results"]] == ["鲁教督通〔2027〕1号"]
+    assert [n["number"] for n in client.get("/api/notices/").json()["results"]] == ["鲁教督通〔2027〕1号", "鲁教督通〔2026〕3号"]
 
 
 def test_bad_input_is_refused_in_chinese_and_writes_nothing(judged, client):
