@@ -165,17 +165,26 @@ def county_record(jurisdiction: Jurisdiction, code: str) -> dict:
 
 
 def accountability_counts(jurisdiction: Jurisdiction, *, year: int) -> list[dict]:
-    """Per city of the area: notices naming its counties, talks and decisions in the year (one
-    query each, grouped in SQL). A notice naming two counties of a city counts once for it."""
+    """Per city of the area: notices naming its counties, talks and decisions in the year, in
+    one query (a union of three grouped counts). A notice naming two counties of a city counts
+    once for it."""
+    from django.db.models import CharField, Value
+
     from .models import NoticeCounty
 
-    def by_city(qs, field: str, distinct: str | None = None) -> dict:
-        rows = qs.annotate(city=Substr(field, 1, 4)).values("city").annotate(n=Count(distinct or "id", distinct=bool(distinct)))
-        return {r["city"]: r["n"] for r in rows}
+    def by_city(qs, field: str, kind: str, counted: str):
+        return (qs.annotate(city=Substr(field, 1, 4), kind=Value(kind, output_field=CharField())).values("city", "kind")
+                .annotate(n=Count(counted, distinct=True)).order_by())
 
-    notices = by_city(jurisdiction.filter(NoticeCounty.objects.filter(notice__year=year), "county"), "county_id", "notice_id")
-    talks = by_city(talks_in(jurisdiction).filter(held_on__year=year), "county_id")
-    decisions = by_city(decisions_in(jurisdiction).filter(decided_on__year=year), "county_id")
-    cities = sorted(set(notices) | set(talks) | set(decisions))
-    names = dict(Division.objects.filter(code__in=cities).values_list("code", "name"))
-    return [{"city": c, "name": names.get(c, c), "notices": notices.get(c, 0), "talks": talks.get(c, 0), "decisions": decisions.get(c, 0)} for c in cities]
+    rows = list(
+        by_city(jurisdiction.filter(NoticeCounty.objects.filter(notice__year=year), "county"), "county_id", "notices", "notice_id")
+        .union(by_city(talks_in(jurisdiction).filter(held_on__year=year), "county_id", "talks", "id"), all=True)
+        .union(by_city(decisions_in(jurisdiction).filter(decided_on__year=year), "county_id", "decisions", "id"), all=True)
+    )
+    if not rows:
+        return []
+    counts: dict[str, dict] = {}
+    for r in rows:
+        counts.setdefault(r["city"], {"notices": 0, "talks": 0, "decisions": 0})[r["kind"]] = r["n"]
+    names = dict(Division.objects.filter(code__in=counts).values_list("code", "name"))
+    return [{"city": c, "name": names.get(c, c), **counts[c]} for c in sorted(counts)]
