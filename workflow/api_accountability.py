@@ -16,6 +16,7 @@ from .models import Accountability, Notice, Talk
 from .services import accountability
 from .services.common import WorkflowRefused
 
+
 def ids():
     # A new field each time: one instance declared under several names binds to the last only.
     return serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**31 - 1), required=False, default=list, max_length=500)
