@@ -21,7 +21,7 @@ from workflow.api import (
     PlanViewSet,
     RectificationViewSet,
 )
-from workflow.api_accountability import AccountabilityViewSet, NoticeViewSet, TalkViewSet
+from workflow.api_accountability import AccountabilityViewSet, NoticeViewSet, PilotAcceptanceViewSet, TalkViewSet
 
 from . import views
 
@@ -49,6 +49,7 @@ router.register("accounts", AccountViewSet, basename="account")
 router.register("notices", NoticeViewSet, basename="notice")
 router.register("talks", TalkViewSet, basename="talk")
 router.register("accountability-decisions", AccountabilityViewSet, basename="accountability-decision")
+router.register("pilot-acceptances", PilotAcceptanceViewSet, basename="pilot-acceptance")
 
 class FaviconView(RedirectView):
     """Resolved per request: with hashed static names the manifest is read once files are collected."""

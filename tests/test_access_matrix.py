@@ -29,7 +29,7 @@ from surveys.services.windows import open_window
 from tests import import_files as f
 from tests.conftest import snapshot
 from townships.jurisdiction import resolve_jurisdiction
-from townships.models import Division, School
+from townships.models import Division, PilotBatch, PilotTownship, School
 from townships.services.demo import load_demo_schools
 from workflow.models import (
     Accountability,
@@ -37,6 +37,7 @@ from workflow.models import (
     GoodPractice,
     Notice,
     Notification,
+    PilotAcceptance,
     Plan,
     RectificationEvidence,
     RectificationItem,
@@ -45,6 +46,7 @@ from workflow.models import (
     SelfAssessmentItem,
     Talk,
 )
+from workflow.services.acceptance import record_acceptance
 from workflow.services.accountability import decide_accountability, issue_notice, record_talk
 from workflow.services.cases import submit_case
 from workflow.services.plans import save_plan
@@ -55,7 +57,7 @@ pytestmark = pytest.mark.django_db
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 OWN, OTHER = "370881", "370883"  # 曲阜市, 邹城市
 TABLES = (School, SchoolYear, ImportRun, InspectionForm, Evidence, Assignment, SelfAssessment, SelfAssessmentItem, ReviewStep, DataLock,
-          RectificationItem, RectificationEvidence, Plan, GoodPractice, SurveyWindow, AnswerCode, Answer, Notice, Talk, Accountability)
+          RectificationItem, RectificationEvidence, Plan, GoodPractice, SurveyWindow, AnswerCode, Answer, Notice, Talk, Accountability, PilotAcceptance)
 
 
 def _town(county):
@@ -104,6 +106,8 @@ def two_counties(world):
         talk = record_talk(user=province, county_code=county, held_on="2024-10-01", talked_to="局长", minutes="纪要", notice_id=notice.pk)
         objects[county].update(notice=notice, talk=talk, county=county, decision=decide_accountability(
             user=province, county_code=county, decided_on="2024-11-01", decision="诫勉", basis="通报后未整改", notice_ids=[notice.pk], talk_ids=[talk.pk]))
+        entry = PilotTownship.objects.create(batch=PilotBatch.objects.get_or_create(year=2022, name="矩阵批次", source_document="x")[0], township_id=towns[county])
+        objects[county]["acceptance"] = record_acceptance(user=province, pilot_id=entry.pk, outcome="accepted", round_id=rnd.pk, note="通过")
     parents, _students = load_questionnaires()
     for county in (OWN, OTHER):
         officer, school = world.user(f"county_{county}"), objects[county]["school"]
@@ -165,7 +169,7 @@ PUBLIC = {"surveys_public:start", "surveys_public:answer", "surveys_public:thank
 API_PARAMS = {
     "divisions": "town", "schools": "school", "imports": "run", "school-years": "school_year", "forms": "form", "assignments": "assignment",
     "plans": "plan", "self-assessments": "assessment", "rectification-items": "item", "cases": "case", "survey-windows": "window",
-    "notices": "notice", "talks": "talk", "accountability-decisions": "decision",
+    "notices": "notice", "talks": "talk", "accountability-decisions": "decision", "pilot-acceptances": "acceptance",
 }
 # Objects every user may see whatever their area: the framework, the rounds, their own notices.
 API_SHARED = {"frameworks", "rounds", "notifications", "questionnaires"}

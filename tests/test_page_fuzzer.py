@@ -45,13 +45,14 @@ from tests import import_files as f
 from tests.factories import UserFactory
 from tests.test_access_matrix import portal_urls
 from townships.jurisdiction import resolve_jurisdiction
-from townships.models import PilotTownship, Role, School, User
+from townships.models import PilotBatch, PilotTownship, Role, School, User
 from workflow.models import (
     Accountability,
     DataLock,
     Funding,
     GoodPractice,
     NoticeCounty,
+    PilotAcceptance,
     Plan,
     RectificationItem,
     SelfAssessment,
@@ -79,6 +80,7 @@ PLACED = {
     SupportMeasure: "plan__unit_id", SelfAssessment: "township_id", SelfAssessmentItem: "assessment__township_id", DataLock: "township_id",
     RectificationItem: "township_id", GoodPractice: "unit_id", SurveyWindow: "township_id", AnswerCode: "window__township_id",
     Answer: "window__township_id", NoticeCounty: "county_id", Talk: "county_id", Accountability: "county_id",
+    PilotAcceptance: "township_id",
 }
 # Accounts of the area: what an accounts page could change (not last_login, which a login writes).
 USER_FIELDS = ("pk", "username", "password", "is_active", "role", "unit_id", "must_change_password", "full_name", "phone")
@@ -172,6 +174,8 @@ def fuzz_world(world):
         talk = record_talk(user=province, county_code=county, held_on="2024-10-01", talked_to="局长", minutes="纪要", notice_id=notice.pk)
         objects[county].update(notice=notice, talk=talk, county=county, decision=decide_accountability(
             user=province, county_code=county, decided_on="2024-11-01", decision="诫勉", basis="通报后未整改", notice_ids=[notice.pk], talk_ids=[talk.pk]))
+        objects[county]["pilot_entry"] = PilotTownship.objects.create(
+            batch=PilotBatch.objects.get_or_create(year=2022, name="模糊测试批次", source_document="x")[0], township_id=towns[county])
     objects["round"] = rnd
     objects["questionnaire"] = parents
     return world, objects
@@ -264,6 +268,8 @@ PAGES = {
     "workflow:notice": {"path": {"pk": "notice"}}, "workflow:notice_pdf": {"path": {"pk": "notice"}},
     "workflow:talk": {"path": {"pk": "talk"}}, "workflow:decision": {"path": {"pk": "decision"}},
     "workflow:county_record": {"path": {"code": "county"}},
+    "workflow:pilot_acceptance": {"POST": {"pilot": ref("pilot_entry"), "outcome": choice("accepted", "extended", "withdrawn", "x"), "round": ref("round"),
+                                           "note": TEXT, "extended_until": YEAR}},
     "workflow:cases": {"GET": {"theme": TEXT, "region": code("area")}, "POST": {"title": TEXT, "theme": choice("lesson", "teaching", "x"),
                                                                                 "summary": TEXT, "school": code("school"), "files": FILE}},
     "workflow:case": {"path": {"pk": "case"}, "POST": {"action": choice("publish", "decline"), "note": TEXT}},

@@ -12,8 +12,9 @@ from townships.models import Role
 
 from . import selectors
 from .api import body, refused
-from .models import Accountability, Notice, Talk
+from .models import AcceptanceOutcome, Accountability, Notice, PilotAcceptance, Talk
 from .services import accountability
+from .services.acceptance import record_acceptance
 from .services.common import WorkflowRefused
 
 
@@ -164,3 +165,40 @@ class AccountabilityViewSet(StaffOnly, mixins.CreateModelMixin, viewsets.ReadOnl
         except WorkflowRefused as exc:
             return refused(exc)
         return Response(DecisionSerializer(self.get_queryset().get(pk=decided.pk)).data, status=status.HTTP_201_CREATED)
+
+
+class AcceptanceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PilotAcceptance
+        fields = ["id", "pilot", "township", "outcome", "round", "extended_until", "note", "decided_at"]
+
+
+class AcceptanceInput(serializers.Serializer):
+    pilot = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+    outcome = serializers.ChoiceField(choices=AcceptanceOutcome.choices)
+    round = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+    note = serializers.CharField()
+    extended_until = serializers.IntegerField(min_value=2000, max_value=2100, required=False, allow_null=True)
+
+
+class PilotAcceptanceViewSet(StaffOnly, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Pilot acceptance decisions (验收) in the area; provincial staff record them."""
+
+    lookup_value_regex = r"[0-9]+"
+    serializer_class = AcceptanceSerializer
+    filterset_fields = ["outcome"]
+
+    def get_queryset(self):
+        return jurisdiction_for(self.request).filter(PilotAcceptance.objects.all(), "township").order_by("-decided_at", "-id")
+
+    @extend_schema(request=AcceptanceInput, responses={201: AcceptanceSerializer})
+    def create(self, request, *args, **kwargs):
+        data = AcceptanceInput(data=body(request))
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        try:
+            decided = record_acceptance(user=request.user, pilot_id=v["pilot"], outcome=v["outcome"], round_id=v["round"], note=v["note"],
+                                        extended_until=v.get("extended_until"))
+        except WorkflowRefused as exc:
+            return refused(exc)
+        return Response(AcceptanceSerializer(decided).data, status=status.HTTP_201_CREATED)

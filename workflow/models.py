@@ -401,3 +401,28 @@ class Accountability(models.Model):
         verbose_name = _("accountability decision (问责)")
         verbose_name_plural = _("accountability decisions (问责)")
         ordering = ["-decided_on", "-id"]
+
+
+class AcceptanceOutcome(models.TextChoices):
+    ACCEPTED = "accepted", _("accepted")
+    EXTENDED = "extended", _("extended")
+    WITHDRAWN = "withdrawn", _("withdrawn")
+
+
+class PilotAcceptance(models.Model):
+    """The province's acceptance (验收) of a pilot at the end of its period, with the evaluation
+    round it rests on; the latest decision is the pilot's state (townships' pilot list)."""
+
+    pilot = models.ForeignKey("townships.PilotTownship", verbose_name=_("pilot township"), on_delete=models.CASCADE, related_name="+")
+    township = models.ForeignKey("townships.Division", verbose_name=_("township"), on_delete=models.PROTECT, related_name="+")
+    outcome = models.CharField(_("outcome"), max_length=10, choices=AcceptanceOutcome.choices)
+    round = models.ForeignKey("evaluation.Round", verbose_name=_("evaluation round"), on_delete=models.PROTECT, related_name="+")
+    extended_until = models.PositiveSmallIntegerField(_("extended until school year"), null=True, blank=True)
+    note = models.TextField(_("note"))
+    decided_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("pilot acceptance")
+        verbose_name_plural = _("pilot acceptances")
+        ordering = ["-decided_at", "-id"]

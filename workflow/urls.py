@@ -22,5 +22,6 @@ urlpatterns = [
     path("notices/<int:pk>/", views_accountability.notice_detail, name="notice"),
     path("notices/<int:pk>/pdf", views_accountability.notice_pdf, name="notice_pdf"),
     path("talks/<int:pk>/", views_accountability.talk_detail, name="talk"),
+    path("pilots/acceptance/", views_accountability.pilot_acceptance, name="pilot_acceptance"),
     path("counties/<str:code>/record/", views_accountability.county_record, name="county_record"),
 ]

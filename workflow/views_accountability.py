@@ -131,3 +131,43 @@ def county_record(request, code):
         raise Http404
     county = get_object_or_404(Division.objects.select_related("parent"), code=code, level=Level.COUNTY)
     return render(request, "workflow/county_record.html", {"county": county, **selectors.county_record(jurisdiction, code)})
+
+
+# --- Pilot acceptance (验收) --------------------------------------------------------------------
+
+
+@login_required
+def pilot_acceptance(request):
+    """For provincial staff: the pilots with their state and counts, the decisions taken, the form."""
+    from evaluation.models import Round
+    from townships.models import PilotStatus, PilotTownship
+
+    from .models import AcceptanceOutcome, PilotAcceptance
+    from .services.acceptance import record_acceptance
+
+    if not request.user.is_provincial:
+        raise Http404
+    status = 200
+    if request.method == "POST":
+        p = request.POST
+        try:
+            record_acceptance(user=request.user, pilot_id=p.get("pilot"), outcome=p.get("outcome", ""), round_id=p.get("round"),
+                              note=p.get("note", ""), extended_until=p.get("extended_until"))
+        except NotInArea:
+            raise Http404 from None
+        except WorkflowRefused as exc:
+            messages.error(request, exc.message)
+            status = 400
+        else:
+            messages.success(request, _("Recorded."))
+            return redirect("workflow:pilot_acceptance")
+    jurisdiction = jurisdiction_for(request)
+    pilots = jurisdiction.filter(PilotTownship.objects.select_related("batch", "township__parent"), "township").order_by("batch__year", "township_id")
+    counts = {s: 0 for s in PilotStatus.values}
+    for s in pilots.values_list("status", flat=True):
+        counts[s] += 1
+    return render(request, "workflow/pilot_acceptance.html", {
+        "pilots": pilots[:500], "counts": [(label, counts[value]) for value, label in PilotStatus.choices],
+        "decisions": jurisdiction.filter(PilotAcceptance.objects.select_related("township__parent", "round", "decided_by"), "township")[:200],
+        "outcomes": AcceptanceOutcome.choices, "rounds": Round.objects.order_by("-period", "-id")[:50], "posted": request.POST if status == 400 else {},
+    }, status=status)
