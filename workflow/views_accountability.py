@@ -80,13 +80,20 @@ def overview(request):
 
 def _context(request, jurisdiction, year, posted=None) -> dict:
     user = request.user
+    notices = list(selectors.notices_in(jurisdiction).filter(year=year)[:200])
+    talks = list(selectors.talks_in(jurisdiction).filter(held_on__year=year)[:200])
+    decisions = list(selectors.decisions_in(jurisdiction).filter(decided_on__year=year)[:200])
+    counties = list(jurisdiction.filter(Division.objects.filter(level=Level.COUNTY).select_related("parent"), "code").order_by("code")[:300])
+    # The record links: the counties with something on record this year, and one's own county.
+    on_record = {n.county_id for notice in notices for n in notice.named.all() if jurisdiction.covers(n.county_id)}
+    on_record |= {t.county_id for t in talks} | {d.county_id for d in decisions} | {user.unit_id or ""}
     return {
         "year": year, "counts": selectors.accountability_counts(jurisdiction, year=year),
-        "notices": selectors.notices_in(jurisdiction).filter(year=year)[:200],
-        "talks": selectors.talks_in(jurisdiction).filter(held_on__year=year)[:200],
-        "decisions": selectors.decisions_in(jurisdiction).filter(decided_on__year=year)[:200],
-        "counties": jurisdiction.filter(Division.objects.filter(level=Level.COUNTY).select_related("parent"), "code").order_by("code")[:300],
+        "notices": notices, "talks": talks, "decisions": decisions, "counties": counties,
+        "records": [c for c in counties if c.code in on_record],
         "province": user.is_provincial, "may_talk": user.is_provincial or user.role == Role.CITY_STAFF, "posted": posted or {},
+        # Apart: `posted.items` in a template would call the mapping's items().
+        "posted_items": (posted or {}).get("items", ""),
     }
 
 
