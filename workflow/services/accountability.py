@@ -4,6 +4,7 @@ accountability decision with its basis. Each checked before anything is written,
 told to the county."""
 from __future__ import annotations
 
+import os
 from datetime import date
 
 from django.conf import settings
@@ -104,7 +105,10 @@ def issue_notice(*, user, title: str, body: str, county_codes, item_ids=(), issu
     NoticeCounty.objects.bulk_create([NoticeCounty(notice=notice, county=c) for c in counties])
     notice.items.set(items)
     RectificationStep.objects.bulk_create([RectificationStep(item=i, action="in_notice", user=user, note=notice.number) for i in items])
-    _audit("notice_issue", user, f"notice:{notice.pk}", ",".join(codes), number=notice.number, items=[i.pk for i in items])
+    # The audit's area is the smallest one holding every county named (the counties in detail).
+    common = os.path.commonprefix(codes)
+    area = next(common[:n] for n in (6, 4, 2) if len(common) >= n)
+    _audit("notice_issue", user, f"notice:{notice.pk}", area, number=notice.number, counties=codes, items=[i.pk for i in items])
     _tell(codes, kind="notice", title=_("Notice %(number)s: %(title)s") % {"number": notice.number, "title": title},
           url=f"/workflow/notices/{notice.pk}/", key=f"notice:{notice.pk}")
     results_changed(codes={i.township_id for i in items})

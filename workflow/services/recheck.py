@@ -41,7 +41,7 @@ def _figure_text(key: tuple[int, int], rows: list[dict], points: dict[int, Obser
 def recheck_items(*, county_codes: list[str] | None = None, periods: list[int] | None = None) -> dict:
     """Re-check the items of these counties (or prefixes; None: all) whose round's school year is
     at most the latest of `periods` (None: every item) against the results as they are now."""
-    items = RectificationItem.objects.select_for_update().filter(point__isnull=False, round__isnull=False)
+    items = RectificationItem.objects.select_for_update(of=("self",)).filter(point__isnull=False, round__isnull=False)
     if county_codes:
         q = Q()
         for code in county_codes:

@@ -137,7 +137,7 @@ def close_on_recheck(*, user, item: RectificationItem, note: str = "") -> Rectif
 
 
 def _item(item: RectificationItem) -> RectificationItem:
-    return RectificationItem.objects.select_for_update().select_related("round", "township").get(pk=item.pk)
+    return RectificationItem.objects.select_for_update(of=("self",)).select_related("round", "township").get(pk=item.pk)
 
 
 @transaction.atomic
