@@ -128,3 +128,42 @@ def test_the_owner_is_an_account_of_the_items_county(judged, client):
     client.force_login(county)
     r = client.post(f"/api/rectification-items/{item.pk}/assign/", {"owner": county.pk}, content_type="application/json")
     assert r.status_code == 200 and r.json()["owner"] == county.pk
+
+
+def test_the_migration_matches_a_written_owner_to_one_account_of_the_county_or_keeps_the_note(judged):
+    import importlib
+
+    from django.apps import apps
+
+    world, rnd, town, lead = judged
+    match_owners = importlib.import_module("workflow.migrations.0002_owners_recheck_accountability").match_owners
+    sync_items(round=rnd)
+    named, bureau = list(RectificationItem.objects.order_by("id"))[:2]
+    officer = UserFactory(username="x_370881_li", role=Role.COUNTY_OFFICER, unit_id="370881", full_name="李明")
+    UserFactory(username="x_370883_wang", role=Role.COUNTY_OFFICER, unit_id="370883", full_name="王芳")  # another county's
+    RectificationItem.objects.filter(pk=named.pk).update(owner_note="李明")
+    RectificationItem.objects.filter(pk=bureau.pk).update(owner_note="曲阜市教育局")
+    match_owners(apps, None)
+    named.refresh_from_db(), bureau.refresh_from_db()
+    assert named.owner == officer and named.owner_note == ""
+    assert bureau.owner is None and bureau.owner_note == "曲阜市教育局"
+    RectificationItem.objects.filter(pk=bureau.pk).update(owner_note="王芳")  # a name only another county has
+    match_owners(apps, None)
+    bureau.refresh_from_db()
+    assert bureau.owner is None and bureau.owner_note == "王芳"
+
+
+def test_the_item_page_assigns_the_owner_and_refuses_another_countys_account(judged, client):
+    world, rnd, town, lead = judged
+    sync_items(round=rnd)
+    item = RectificationItem.objects.get(point__code="3.1")
+    county = world.user("county_370881")
+    client.force_login(county)
+    page = client.get(f"/workflow/rectification/{item.pk}/").content.decode()
+    assert 'name="owner"' in page and county.username in page
+    before = snapshot(RectificationItem, RectificationStep)
+    r = client.post(f"/workflow/rectification/{item.pk}/", {"action": "assign", "owner": world.user("county_370883").pk}, follow=True)
+    assert "县级账号" in r.content.decode() and snapshot(RectificationItem, RectificationStep) == before
+    client.post(f"/workflow/rectification/{item.pk}/", {"action": "assign", "owner": county.pk, "due_on": "2099-01-01"})
+    item.refresh_from_db()
+    assert item.owner == county and str(item.due_on) == "2099-01-01"
