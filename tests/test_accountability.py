@@ -13,7 +13,7 @@ from pypdf import PdfReader
 from security.models import AuditEvent
 from tests.conftest import snapshot
 from tests.test_workflow import chain, judged  # noqa: F401  (fixtures)
-from workflow.models import Accountability, Notice, NoticeCounty, Notification, RectificationItem, RectificationStep, Talk
+from workflow.models import Accountability, Escalation, Notice, NoticeCounty, Notification, RectificationItem, RectificationStep, Talk
 from workflow.services.accountability import decide_accountability, issue_notice, record_talk
 from workflow.services.common import NotInArea, WorkflowRefused
 from workflow.services.rectification import sync_items
@@ -45,6 +45,8 @@ def test_notice_talk_and_accountability_for_one_county(judged, client):
     talk = record_talk(user=province, county_code="370881", held_on=date(2026, 4, 1), talked_to="曲阜市教育局局长", minutes="通报问题未按期整改，限期完成。",
                        notice_id=first.pk, item_ids=[items[0].pk],
                        commitments=[{"township": town, "what": "三个月内完成校园文化建设", "due_on": "2026-07-01"}])
+    items[0].refresh_from_db(), items[-1].refresh_from_db()
+    assert items[0].escalation == Escalation.TALK and (len(items) == 1 or items[-1].escalation == Escalation.NOTICE)
     commitment = talk.commitments.get()
     assert commitment.township_id == town and commitment.due_on == date(2026, 7, 1) and commitment.point is None and commitment.status == "open"
     assert [s.action for s in commitment.steps.all()] == ["committed"]

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from core.results_version import results_changed
 from townships.models import Division, Level, Role
-from workflow.models import Accountability, Notice, NoticeCounty, RectificationItem, RectificationStep, Talk
+from workflow.models import Accountability, Escalation, Notice, NoticeCounty, RectificationItem, RectificationStep, Talk
 
 from .common import WorkflowRefused, require_area, store_private_file
 from .notifications import notify, staff_of
@@ -105,6 +105,8 @@ def issue_notice(*, user, title: str, body: str, county_codes, item_ids=(), issu
     NoticeCounty.objects.bulk_create([NoticeCounty(notice=notice, county=c) for c in counties])
     notice.items.set(items)
     RectificationStep.objects.bulk_create([RectificationStep(item=i, action="in_notice", user=user, note=notice.number) for i in items])
+    # The items' escalation says so too (the counts by area read it), never lowered.
+    RectificationItem.objects.filter(pk__in=[i.pk for i in items], escalation__lt=Escalation.NOTICE).update(escalation=Escalation.NOTICE)
     # The audit's area is the smallest one holding every county named (the counties in detail).
     common = os.path.commonprefix(codes)
     area = next(common[:n] for n in (6, 4, 2) if len(common) >= n)
@@ -161,6 +163,7 @@ def record_talk(*, user, county_code: str, held_on, talked_to: str, minutes: str
         [RectificationStep(item=i, action="committed", user=user, note=f"{held_on} {talked_to}") for i in created]
         + [RectificationStep(item=i, action="talk", user=user, note=f"{held_on} {talked_to}") for i in items]
     )
+    RectificationItem.objects.filter(pk__in=[i.pk for i in items], escalation__lt=Escalation.TALK).update(escalation=Escalation.TALK)
     _audit("talk_record", user, f"talk:{talk.pk}", county.code, held_on=held_on, talked_to=talked_to, commitments=[i.pk for i in created],
            items=[i.pk for i in items])
     _tell([county.code], kind="talk", title=_("Formal talk with %(county)s on %(date)s recorded") % {"county": county.name, "date": held_on},
