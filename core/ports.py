@@ -70,3 +70,21 @@ def facts_changed(*, township_codes: Iterable[str], from_period: int | None = No
     codes = sorted(set(township_codes))
     for listener in _facts_listeners:
         listener(codes, from_period)
+
+
+# listener(county_codes, periods): the roll-up recomputed these counties (or prefixes) for these
+# school years, inside its transaction. Workflow answers by re-checking rectification items
+# against the new results; evaluation never imports it.
+RecomputedListener = Callable[[list[str], list[int]], None]
+_recomputed_listeners: list[RecomputedListener] = []
+
+
+def register_recomputed_listener(listener: RecomputedListener) -> None:
+    if listener not in _recomputed_listeners:
+        _recomputed_listeners.append(listener)
+
+
+def results_recomputed(*, county_codes: Iterable[str], periods: Iterable[int]) -> None:
+    codes, years = sorted(set(county_codes)), sorted(set(periods))
+    for listener in _recomputed_listeners:
+        listener(codes, years)

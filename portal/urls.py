@@ -23,6 +23,7 @@ from workflow.api import (
     PlanViewSet,
     RectificationViewSet,
 )
+from workflow.api_accountability import AccountabilityViewSet, NoticeViewSet, PilotAcceptanceViewSet, TalkViewSet
 
 from . import views
 
@@ -55,6 +56,10 @@ router.register("target-results", TargetResultViewSet, basename="target-result")
 router.register("township-results", TownshipResultViewSet, basename="township-result")
 router.register("area-results", AreaResultViewSet, basename="area-result")
 router.register("scorecards", ScorecardViewSet, basename="scorecard")
+router.register("notices", NoticeViewSet, basename="notice")
+router.register("talks", TalkViewSet, basename="talk")
+router.register("accountability-decisions", AccountabilityViewSet, basename="accountability-decision")
+router.register("pilot-acceptances", PilotAcceptanceViewSet, basename="pilot-acceptance")
 
 class FaviconView(RedirectView):
     """Resolved per request: with hashed static names the manifest is read once files are collected."""

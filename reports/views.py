@@ -21,6 +21,7 @@ from townships.jurisdiction import jurisdiction_for
 from townships.models import Role
 
 from . import charts, selectors
+from .accountability import accountability_block
 from .exports import area_data, area_tables, school_year, township_tables, workbook
 from .models import MapLayer
 from .services import MapRefused, upload_map
@@ -71,13 +72,13 @@ def _page_key(request, kind: str, area: str) -> str:
     return "page:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
-def _cached_page(request, kind: str, area: str, build) -> HttpResponse:
+def _cached_page(request, kind: str, area: str, build, extra: dict | None = None) -> HttpResponse:
     key = _page_key(request, kind, area)
     page = cache.get(key)
     if page is None:
         page = build()
         cache.set(key, page, settings.RESULT_PAGE_CACHE_SECONDS)
-    return render(request, f"reports/{kind}.html", page)
+    return render(request, f"reports/{kind}.html", {**page, **(extra or {})})
 
 
 @login_required
@@ -103,7 +104,7 @@ def dashboard(request):
         body = render_to_string("reports/_dashboard_body.html", ctx, request=request)
         return {"body": mark_safe(body), "page_title": f"{ctx['filters'].area.name} · {_('Dashboard')}"}  # noqa: S308 - our own template's output
 
-    return _cached_page(request, "dashboard", area, build)
+    return _cached_page(request, "dashboard", area, build, extra=accountability_block(request, area))
 
 
 def _breadcrumbs(division, jurisdiction) -> list:

@@ -43,19 +43,25 @@ from surveys.services.windows import open_window
 from tests import import_files as f
 from tests.conftest import snapshot
 from townships.jurisdiction import resolve_jurisdiction
-from townships.models import Division, School
+from townships.models import Division, PilotBatch, PilotTownship, School
 from townships.services.demo import load_demo_schools
 from workflow.models import (
+    Accountability,
     DataLock,
     GoodPractice,
+    Notice,
     Notification,
+    PilotAcceptance,
     Plan,
     RectificationEvidence,
     RectificationItem,
     ReviewStep,
     SelfAssessment,
     SelfAssessmentItem,
+    Talk,
 )
+from workflow.services.acceptance import record_acceptance
+from workflow.services.accountability import decide_accountability, issue_notice, record_talk
 from workflow.services.cases import submit_case
 from workflow.services.plans import save_plan
 from workflow.services.rectification import add_item_evidence, sync_items
@@ -65,7 +71,8 @@ pytestmark = pytest.mark.django_db
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 OWN, OTHER = "370881", "370883"  # 曲阜市, 邹城市
 TABLES = (School, SchoolYear, ImportRun, InspectionForm, Evidence, Assignment, SelfAssessment, SelfAssessmentItem, ReviewStep, DataLock,
-          RectificationItem, RectificationEvidence, Plan, GoodPractice, SurveyWindow, AnswerCode, Answer, VerificationItem, DataQualityFinding)
+          RectificationItem, RectificationEvidence, Plan, GoodPractice, SurveyWindow, AnswerCode, Answer, VerificationItem, DataQualityFinding,
+          Notice, Talk, Accountability, PilotAcceptance)
 
 
 def _town(county):
@@ -114,6 +121,14 @@ def two_counties(world):
             plan=save_plan(user=officer, year=2024, title=f"{county} 方案"),
             case=submit_case(user=officer, title=f"{county} 案例", theme="lesson", summary="……"),
         )
+        # 通报, 约谈, 问责 naming this county alone.
+        province = world.user("province")
+        notice = issue_notice(user=province, title=f"{county} 通报", body="整改滞后。", county_codes=[county], item_ids=[item.pk])
+        talk = record_talk(user=province, county_code=county, held_on="2024-10-01", talked_to="局长", minutes="纪要", notice_id=notice.pk)
+        objects[county].update(notice=notice, talk=talk, county=county, decision=decide_accountability(
+            user=province, county_code=county, decided_on="2024-11-01", decision="诫勉", basis="通报后未整改", notice_ids=[notice.pk], talk_ids=[talk.pk]))
+        entry = PilotTownship.objects.create(batch=PilotBatch.objects.get_or_create(year=2022, name="矩阵批次", source_document="x")[0], township_id=towns[county])
+        objects[county]["acceptance"] = record_acceptance(user=province, pilot_id=entry.pk, outcome="accepted", round_id=rnd.pk, note="通过")
     parents, _students = load_questionnaires()
     for county in (OWN, OTHER):
         officer, school = world.user(f"county_{county}"), objects[county]["school"]
@@ -167,6 +182,8 @@ PARAMS = {
     "reports:township": {"code": "town"}, "reports:township_xlsx": {"code": "town"}, "reports:township_pdf": {"code": "town"},
     "workflow:plan": {"pk": "plan"}, "workflow:assessment": {"pk": "assessment"}, "workflow:item": {"pk": "item"},
     "workflow:case": {"pk": "case"}, "workflow:file": {"kind": "=rectification", "pk": "item_evidence"},
+    "workflow:notice": {"pk": "notice"}, "workflow:notice_pdf": {"pk": "notice"}, "workflow:talk": {"pk": "talk"},
+    "workflow:decision": {"pk": "decision"}, "workflow:county_record": {"code": "county"},
     "surveys:window": {"pk": "window"}, "surveys:slips": {"pk": "window"}, "surveys:codes_xlsx": {"pk": "window"},
     "surveys:close": {"pk": "window"}, "surveys:count": {"pk": "window"},
     "surveys_public:answer": {"code": "code"},
@@ -185,6 +202,7 @@ API_PARAMS = {
     "plans": "plan", "self-assessments": "assessment", "rectification-items": "item", "cases": "case", "survey-windows": "window",
     "point-results": "point_result", "target-results": "target_result", "township-results": "township_result", "area-results": "area_result",
     "scorecards": "county",
+    "notices": "notice", "talks": "talk", "accountability-decisions": "decision", "pilot-acceptances": "acceptance",
 }
 # Objects every user may see whatever their area: the framework, the rounds, their own notices.
 # A round's verification sample is the round's (seed, size), the same for every area it touches.

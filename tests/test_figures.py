@@ -176,7 +176,7 @@ def test_pdf_reports_keep_names_whole_and_the_township_report_lists_its_rectific
     framework = ObservationPoint.objects.first().target.framework
     rnd = create_round(name="2024年度评估", period=2024, framework=framework, township_codes=[town], created_by=results.user("province"))
     RectificationItem.objects.create(round=Round.objects.get(pk=rnd.pk), township_id=town, point=ObservationPoint.objects.get(code="5.1", target__framework=framework),
-                                     stage="all", problem="5.1 域内实行学区化管理（全乡镇：尚未实行）", owner="曲阜市教育局", due_on=datetime.date(2025, 3, 1))
+                                     stage="all", problem="5.1 域内实行学区化管理（全乡镇：尚未实行）", owner_note="曲阜市教育局", due_on=datetime.date(2025, 3, 1))
     login(client, results, "province")
     pdf = _pdf_text(client.get(f"/dashboard/township/{town}/report.pdf", {"period": 2024}).content)
     assert "整改事项" in pdf and "域内实行学区化管理（全乡镇：尚未实行）" in pdf.replace("\n", "")

@@ -56,17 +56,22 @@ from tests import import_files as f
 from tests.factories import UserFactory
 from tests.test_access_matrix import portal_urls
 from townships.jurisdiction import resolve_jurisdiction
-from townships.models import PilotTownship, Role, School, User
+from townships.models import PilotBatch, PilotTownship, Role, School, User
 from workflow.models import (
+    Accountability,
     DataLock,
     Funding,
     GoodPractice,
+    NoticeCounty,
+    PilotAcceptance,
     Plan,
     RectificationItem,
     SelfAssessment,
     SelfAssessmentItem,
     SupportMeasure,
+    Talk,
 )
+from workflow.services.accountability import decide_accountability, issue_notice, record_talk
 from workflow.services.cases import submit_case
 from workflow.services.plans import save_funding, save_plan
 from workflow.services.rectification import add_item_evidence, sync_items
@@ -86,6 +91,8 @@ PLACED = {
     SupportMeasure: "plan__unit_id", SelfAssessment: "township_id", SelfAssessmentItem: "assessment__township_id", DataLock: "township_id",
     RectificationItem: "township_id", GoodPractice: "unit_id", SurveyWindow: "township_id", AnswerCode: "window__township_id",
     Answer: "window__township_id", VerificationItem: "township_id", DataQualityFinding: "township_id",
+    NoticeCounty: "county_id", Talk: "county_id", Accountability: "county_id",
+    PilotAcceptance: "township_id",
 }
 # Accounts of the area: what an accounts page could change (not last_login, which a login writes).
 USER_FIELDS = ("pk", "username", "password", "is_active", "role", "unit_id", "must_change_password", "full_name", "phone")
@@ -176,6 +183,14 @@ def fuzz_world(world):
         account = UserFactory(username=f"acct_{county}", role=Role.COUNTY_OFFICER, unit_id=county)
         objects[county].update(window=window, code=window.codes.filter(spent_at__isnull=True).order_by("-id").first().code,
                                school_pk=str(school.pk), account=account)
+        # 通报, 约谈, 问责 naming this county alone.
+        province = world.user("province")
+        notice = issue_notice(user=province, title=f"{county} 通报", body="整改滞后。", county_codes=[county], item_ids=[objects[county]["item"].pk])
+        talk = record_talk(user=province, county_code=county, held_on="2024-10-01", talked_to="局长", minutes="纪要", notice_id=notice.pk)
+        objects[county].update(notice=notice, talk=talk, county=county, decision=decide_accountability(
+            user=province, county_code=county, decided_on="2024-11-01", decision="诫勉", basis="通报后未整改", notice_ids=[notice.pk], talk_ids=[talk.pk]))
+        objects[county]["pilot_entry"] = PilotTownship.objects.create(
+            batch=PilotBatch.objects.get_or_create(year=2022, name="模糊测试批次", source_document="x")[0], township_id=towns[county])
     objects["round"] = rnd
     objects["questionnaire"] = parents
     return world, objects
@@ -265,8 +280,17 @@ PAGES = {
     "workflow:assessment": {"path": {"pk": "assessment"}, "POST": {"action": choice("save", "submit", "approve", "return", "reopen", "x"),
                                                                    "version": NUMBER, "level_": LEVELS, "comment_": TEXT, "reason": TEXT, "points": TEXT}},
     "workflow:items": {"GET": {"status": TEXT, "township": code("town")}},
-    "workflow:item": {"path": {"pk": "item"}, "POST": {"action": choice("evidence", "answer", "close", "send_back"), "measures": TEXT, "note": TEXT,
-                                                       "files": FILE}},
+    "workflow:item": {"path": {"pk": "item"}, "POST": {"action": choice("evidence", "answer", "close", "send_back", "assign", "recheck_close"),
+                                                       "measures": TEXT, "note": TEXT, "files": FILE, "owner": ref("account"), "due_on": TEXT}},
+    "workflow:accountability": {"GET": {"year": YEAR}, "POST": {
+        "action": choice("notice", "talk", "decision", "x"), "title": TEXT, "body": TEXT, "counties": code("county"), "items": ref("item"), "issued_on": TEXT,
+        "county": code("county"), "held_on": TEXT, "talked_to": TEXT, "minutes": TEXT, "notice": ref("notice"), "commitments": TEXT,
+        "decided_on": TEXT, "decision": TEXT, "basis": TEXT, "notices": ref("notice"), "talks": ref("talk")}},
+    "workflow:notice": {"path": {"pk": "notice"}}, "workflow:notice_pdf": {"path": {"pk": "notice"}},
+    "workflow:talk": {"path": {"pk": "talk"}}, "workflow:decision": {"path": {"pk": "decision"}},
+    "workflow:county_record": {"path": {"code": "county"}},
+    "workflow:pilot_acceptance": {"POST": {"pilot": ref("pilot_entry"), "outcome": choice("accepted", "extended", "withdrawn", "x"), "round": ref("round"),
+                                           "note": TEXT, "extended_until": YEAR}},
     "workflow:cases": {"GET": {"theme": TEXT, "region": code("area")}, "POST": {"title": TEXT, "theme": choice("lesson", "teaching", "x"),
                                                                                 "summary": TEXT, "school": code("school"), "files": FILE}},
     "workflow:case": {"path": {"pk": "case"}, "POST": {"action": choice("publish", "decline"), "note": TEXT}},

@@ -204,16 +204,32 @@ class StepSerializer(serializers.ModelSerializer):
 
 
 class RectificationSerializer(serializers.ModelSerializer):
-    point = serializers.CharField(source="point.code")
+    # A commitment made in a formal talk names no point.
+    point = serializers.CharField(source="point.code", default=None, allow_null=True)
+    owner_name = serializers.SerializerMethodField()
     steps = StepSerializer(many=True, read_only=True)
     evidence = serializers.SerializerMethodField()
 
     class Meta:
         model = RectificationItem
-        fields = ["id", "round", "township", "point", "stage", "problem", "owner", "due_on", "status", "escalation", "measures", "steps", "evidence"]
+        fields = ["id", "round", "township", "point", "stage", "problem", "owner", "owner_name", "owner_note", "due_on", "status", "escalation",
+                  "measures", "recheck_verdict", "recheck_figure", "talk", "steps", "evidence"]
+
+    def get_owner_name(self, item) -> str | None:
+        return (item.owner.full_name or item.owner.get_username()) if item.owner_id else None
 
     def get_evidence(self, item) -> list[dict]:
         return [{"id": e.pk, "file_name": e.file_name, "url": f"/workflow/files/rectification/{e.pk}"} for e in item.evidence.all()]
+
+
+class AssignInput(serializers.Serializer):
+    owner = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+    due_on = serializers.DateField(required=False)
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+
+
+class NoteInput(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="")
 
 
 class RectificationViewSet(viewsets.ReadOnlyModelViewSet):
@@ -223,7 +239,7 @@ class RectificationViewSet(viewsets.ReadOnlyModelViewSet):
     parser_classes = [JSONParser, MultiPartParser]
 
     def get_queryset(self):
-        return selectors.items_in(jurisdiction_for(self.request)).prefetch_related("steps__user", "evidence").order_by("id")
+        return selectors.items_in(jurisdiction_for(self.request)).select_related("owner").prefetch_related("steps__user", "evidence").order_by("id")
 
     def _act(self, fn, **kwargs):
         try:
@@ -248,6 +264,20 @@ class RectificationViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def check(self, request, pk=None):
         return self._act(rectification.check_item, close=bool(body(request).get("close")), note=str(body(request).get("note", "")))
+
+    @extend_schema(request=AssignInput)
+    @action(detail=True, methods=["post"])
+    def assign(self, request, pk=None):
+        self.get_object()  # outside the area is "not found" before anything else is said
+        data = AssignInput(data=body(request))
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        return self._act(rectification.assign_owner, owner_id=v["owner"], due_on=v.get("due_on"), note=v.get("note", ""))
+
+    @extend_schema(request=NoteInput)
+    @action(detail=True, methods=["post"], url_path="close-on-recheck")
+    def close_on_recheck(self, request, pk=None):
+        return self._act(rectification.close_on_recheck, note=str(body(request).get("note", "")))
 
 
 class CaseSerializer(serializers.ModelSerializer):

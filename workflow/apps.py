@@ -15,3 +15,11 @@ class WorkflowConfig(AppConfig):
         # Evaluation asks (is this year locked? tell these inspectors) through core's ports.
         ports.register_lock_provider(locked_keys)
         ports.register_notifier(notify)
+        # After a roll-up (evaluation asks nothing; it only tells): re-check the counties' items.
+        ports.register_recomputed_listener(_recheck)
+
+
+def _recheck(county_codes: list[str], periods: list[int]) -> None:
+    from .services.recheck import recheck_items
+
+    recheck_items(county_codes=county_codes, periods=periods)

@@ -159,6 +159,9 @@ ACTION_LABELS = {
     "submit": _("submitted"), "approve": _("approved"), "return": _("returned"), "reopen": _("reopened"),
     "created": _("created"), "answered": _("answered"), "returned": _("sent back"), "closed": _("closed"),
     "notice": _("notice (通报)"), "talk": _("formal talk (约谈)"),
+    "assigned": _("owner assigned"), "rechecked": _("re-checked"), "reopened": _("reopened by the re-check"),
+    "recheck_closed": _("closed on the re-check"), "committed": _("committed in a formal talk"),
+    "in_notice": _("named in a notice (通报)"), "accountability": _("accountability decision (问责)"),
 }
 
 
@@ -213,14 +216,26 @@ class Escalation(models.IntegerChoices):
 
 
 class RectificationItem(models.Model):
-    """An observation point not attained in a round: the county must fix it by the deadline."""
+    """An observation point not attained in a round (or a commitment made in a formal talk): the
+    county must fix it by the deadline. Its owner is a county officer of the item's county; the
+    next roll-up re-checks the point (recheck_*)."""
 
-    round = models.ForeignKey("evaluation.Round", verbose_name=_("evaluation round"), on_delete=models.PROTECT, related_name="+")
+    # Null for a commitment made in a formal talk (约谈), which names no round or point.
+    round = models.ForeignKey("evaluation.Round", verbose_name=_("evaluation round"), null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     township = models.ForeignKey("townships.Division", verbose_name=_("township"), on_delete=models.PROTECT, related_name="+")
-    point = models.ForeignKey("evaluation.ObservationPoint", verbose_name=_("observation point"), on_delete=models.PROTECT, related_name="+")
+    point = models.ForeignKey("evaluation.ObservationPoint", verbose_name=_("observation point"), null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     stage = models.CharField(_("stage"), max_length=15)
     problem = models.TextField(_("problem"))
-    owner = models.CharField(_("responsible"), max_length=100)
+    owner = models.ForeignKey(USER, verbose_name=_("responsible"), null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # Who was responsible as written before owners were accounts (kept when no account matched).
+    owner_note = models.CharField(_("responsible (as written)"), max_length=100, blank=True)
+    talk = models.ForeignKey("Talk", verbose_name=_("formal talk"), null=True, blank=True, on_delete=models.PROTECT, related_name="commitments")
+    # The latest later result of the point (a later school year or a later round), set by recheck_items.
+    recheck_verdict = models.CharField(_("re-check"), max_length=15, blank=True)
+    recheck_key = models.CharField(max_length=24, blank=True)  # "period:round_key" of that result
+    recheck_figure = models.TextField(_("re-checked figure"), blank=True)
+    # The result key an item closed as fixed was last reopened for: the same result never reopens it twice.
+    reopened_for = models.CharField(max_length=24, blank=True)
     due_on = models.DateField(_("deadline"))
     status = models.CharField(_("status"), max_length=10, choices=ItemStatus.choices, default=ItemStatus.OPEN)
     escalation = models.PositiveSmallIntegerField(_("escalation"), choices=Escalation.choices, default=Escalation.NONE)
@@ -237,7 +252,7 @@ class RectificationItem(models.Model):
 
 class RectificationStep(models.Model):
     item = models.ForeignKey(RectificationItem, on_delete=models.CASCADE, related_name="steps")
-    action = models.CharField(_("action"), max_length=10)  # created, answered, returned, closed, notice, talk
+    action = models.CharField(_("action"), max_length=20)  # created, answered, returned, closed, notice, talk
     user = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     note = models.TextField(_("note"), blank=True)
     at = models.DateTimeField(auto_now_add=True)
@@ -309,3 +324,105 @@ class Notification(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="unique_notification")]
+
+
+# --- Accountability (通报, 约谈, 问责) ---------------------------------------------------------------
+
+
+class Notice(models.Model):
+    """A notice (通报) the province issues: numbered per year, dated, naming counties and the items
+    that led to it; its PDF is kept. Seen only by the counties named, their cities and the province."""
+
+    year = models.PositiveSmallIntegerField(_("year"))
+    sequence = models.PositiveIntegerField(_("sequence"))
+    number = models.CharField(_("number"), max_length=40, unique=True)
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("text"))
+    issued_on = models.DateField(_("issued on"))
+    counties = models.ManyToManyField("townships.Division", through="NoticeCounty", related_name="+")
+    items = models.ManyToManyField(RectificationItem, blank=True, related_name="notices")
+    pdf_stored_as = models.CharField(max_length=120, editable=False)
+    pdf_sha256 = models.CharField(max_length=64, editable=False)
+    issued_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("notice (通报)")
+        verbose_name_plural = _("notices (通报)")
+        ordering = ["-year", "-sequence"]
+        constraints = [models.UniqueConstraint(fields=["year", "sequence"], name="unique_notice_sequence")]
+
+    def __str__(self):
+        return self.number
+
+
+class NoticeCounty(models.Model):
+    notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="named")
+    county = models.ForeignKey("townships.Division", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["notice", "county"], name="unique_notice_county")]
+
+
+class Talk(models.Model):
+    """A formal talk (约谈) with a county: who was talked to, the minutes; its commitments become
+    rectification items (RectificationItem.talk)."""
+
+    county = models.ForeignKey("townships.Division", verbose_name=_("county"), on_delete=models.PROTECT, related_name="+")
+    held_on = models.DateField(_("held on"))
+    talked_to = models.CharField(_("talked to"), max_length=200)
+    minutes = models.TextField(_("minutes"))
+    notice = models.ForeignKey(Notice, verbose_name=_("notice (通报)"), null=True, blank=True, on_delete=models.PROTECT, related_name="talks")
+    items = models.ManyToManyField(RectificationItem, blank=True, related_name="talks")
+    recorded_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("formal talk (约谈)")
+        verbose_name_plural = _("formal talks (约谈)")
+        ordering = ["-held_on", "-id"]
+
+
+class Accountability(models.Model):
+    """An accountability decision (问责) on a county: what was decided and on what basis — the
+    notices, talks and items that led to it."""
+
+    county = models.ForeignKey("townships.Division", verbose_name=_("county"), on_delete=models.PROTECT, related_name="+")
+    decided_on = models.DateField(_("decided on"))
+    decision = models.TextField(_("decision"))
+    basis = models.TextField(_("basis"))
+    notices = models.ManyToManyField(Notice, blank=True, related_name="+")
+    talks = models.ManyToManyField(Talk, blank=True, related_name="+")
+    items = models.ManyToManyField(RectificationItem, blank=True, related_name="+")
+    decided_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("accountability decision (问责)")
+        verbose_name_plural = _("accountability decisions (问责)")
+        ordering = ["-decided_on", "-id"]
+
+
+class AcceptanceOutcome(models.TextChoices):
+    ACCEPTED = "accepted", _("accepted")
+    EXTENDED = "extended", _("extended")
+    WITHDRAWN = "withdrawn", _("withdrawn")
+
+
+class PilotAcceptance(models.Model):
+    """The province's acceptance (验收) of a pilot at the end of its period, with the evaluation
+    round it rests on; the latest decision is the pilot's state (townships' pilot list)."""
+
+    pilot = models.ForeignKey("townships.PilotTownship", verbose_name=_("pilot township"), on_delete=models.CASCADE, related_name="+")
+    township = models.ForeignKey("townships.Division", verbose_name=_("township"), on_delete=models.PROTECT, related_name="+")
+    outcome = models.CharField(_("outcome"), max_length=10, choices=AcceptanceOutcome.choices)
+    round = models.ForeignKey("evaluation.Round", verbose_name=_("evaluation round"), on_delete=models.PROTECT, related_name="+")
+    extended_until = models.PositiveSmallIntegerField(_("extended until school year"), null=True, blank=True)
+    note = models.TextField(_("note"))
+    decided_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("pilot acceptance")
+        verbose_name_plural = _("pilot acceptances")
+        ordering = ["-decided_at", "-id"]

@@ -51,11 +51,18 @@ def assessments_in(jurisdiction: Jurisdiction) -> QuerySet[SelfAssessment]:
 
 
 def items_in(jurisdiction: Jurisdiction) -> QuerySet[RectificationItem]:
-    return jurisdiction.filter(RectificationItem.objects.select_related("round", "township__parent", "point"), "township")
+    return jurisdiction.filter(RectificationItem.objects.select_related("round", "township__parent", "point", "owner"), "township")
 
 
 def plans_in(jurisdiction: Jurisdiction) -> QuerySet[Plan]:
     return jurisdiction.filter(Plan.objects.select_related("unit"), "unit")
+
+
+def county_officers(county: str) -> list:
+    """The accounts an item of the county may be assigned to (callers have checked the area)."""
+    from townships.models import Role, User
+
+    return list(User.objects.filter(is_active=True, role=Role.COUNTY_OFFICER, unit_id=county).order_by("username").only("pk", "username", "full_name"))
 
 
 def township_items(code: str) -> list[RectificationItem]:
@@ -119,3 +126,65 @@ def rectification_counts(jurisdiction: Jurisdiction, *, width: int, today: date 
 
 
 __all__ = ["PlanLevel"]
+
+
+# --- Accountability (通报, 约谈, 问责) ---------------------------------------------------------------
+
+
+def notices_in(jurisdiction: Jurisdiction) -> QuerySet:
+    """Notices naming a county in the area: the county, its city and the province see them."""
+    from .models import Notice, NoticeCounty
+
+    named = jurisdiction.filter(NoticeCounty.objects.all(), "county").values("notice_id")
+    return Notice.objects.filter(pk__in=named).select_related("issued_by").prefetch_related("named__county__parent")
+
+
+def talks_in(jurisdiction: Jurisdiction) -> QuerySet:
+    from .models import Talk
+
+    return jurisdiction.filter(Talk.objects.select_related("county__parent", "notice", "recorded_by"), "county")
+
+
+def decisions_in(jurisdiction: Jurisdiction) -> QuerySet:
+    from .models import Accountability
+
+    return jurisdiction.filter(Accountability.objects.select_related("county__parent", "decided_by"), "county")
+
+
+def county_record(jurisdiction: Jurisdiction, code: str) -> dict:
+    """A county's record: the notices naming it, its talks and accountability decisions, and the
+    items that led to them (callers have checked the county is in the area)."""
+    from .models import Accountability
+
+    notices = list(notices_in(jurisdiction).filter(named__county_id=code).prefetch_related("items__township").distinct())
+    talks = list(talks_in(jurisdiction).filter(county_id=code).prefetch_related("items__township", "commitments__township"))
+    decisions = list(decisions_in(jurisdiction).filter(county_id=code).prefetch_related("notices", "talks", "items__township"))
+    for n in notices:  # a notice naming several counties lists here only this county's items
+        n.county_items = [i for i in n.items.all() if i.township_id.startswith(code)]
+    return {"notices": notices, "talks": talks, "decisions": decisions, "decision_model": Accountability}
+
+
+def accountability_counts(jurisdiction: Jurisdiction, *, year: int) -> list[dict]:
+    """Per city of the area: notices naming its counties, talks and decisions in the year, in
+    one query (a union of three grouped counts). A notice naming two counties of a city counts
+    once for it."""
+    from django.db.models import CharField, Value
+
+    from .models import NoticeCounty
+
+    def by_city(qs, field: str, kind: str, counted: str):
+        return (qs.annotate(city=Substr(field, 1, 4), kind=Value(kind, output_field=CharField())).values("city", "kind")
+                .annotate(n=Count(counted, distinct=True)).order_by())
+
+    rows = list(
+        by_city(jurisdiction.filter(NoticeCounty.objects.filter(notice__year=year), "county"), "county_id", "notices", "notice_id")
+        .union(by_city(talks_in(jurisdiction).filter(held_on__year=year), "county_id", "talks", "id"), all=True)
+        .union(by_city(decisions_in(jurisdiction).filter(decided_on__year=year), "county_id", "decisions", "id"), all=True)
+    )
+    if not rows:
+        return []
+    counts: dict[str, dict] = {}
+    for r in rows:
+        counts.setdefault(r["city"], {"notices": 0, "talks": 0, "decisions": 0})[r["kind"]] = r["n"]
+    names = dict(Division.objects.filter(code__in=counts).values_list("code", "name"))
+    return [{"city": c, "name": names.get(c, c), **counts[c]} for c in sorted(counts)]

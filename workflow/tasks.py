@@ -15,15 +15,18 @@ def daily_workflow_task() -> dict:
     from evaluation.models import Round
 
     from .services.plans import remind_late_plans
+    from .services.recheck import recheck_items
     from .services.rectification import escalate_overdue, sync_items
 
     if not cache.add(DAILY_LOCK, "1", timeout=900):
         return {"skipped": "another run holds the lock"}
     try:
         created = sum(sync_items(round=r) for r in Round.objects.order_by("id"))
+        # A roll-up normally re-checks its counties itself; this catches any that ran without workflow.
+        rechecked = recheck_items()
         escalated = escalate_overdue()
         reminded = remind_late_plans(year=timezone.localdate().year)
-        return {"items": created, **escalated, "reminders": reminded}
+        return {"items": created, **rechecked, **escalated, "reminders": reminded}
     finally:
         cache.delete(DAILY_LOCK)
 

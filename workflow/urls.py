@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_accountability
 
 app_name = "workflow"
 urlpatterns = [
@@ -17,4 +17,11 @@ urlpatterns = [
     path("cases/<int:pk>/", views.case_detail, name="case"),
     path("funding/", views.funding, name="funding"),
     path("files/<str:kind>/<int:pk>", views.stored_file, name="file"),
+    path("accountability/", views_accountability.overview, name="accountability"),
+    path("accountability/<int:pk>/", views_accountability.decision_detail, name="decision"),
+    path("notices/<int:pk>/", views_accountability.notice_detail, name="notice"),
+    path("notices/<int:pk>/pdf", views_accountability.notice_pdf, name="notice_pdf"),
+    path("talks/<int:pk>/", views_accountability.talk_detail, name="talk"),
+    path("pilots/acceptance/", views_accountability.pilot_acceptance, name="pilot_acceptance"),
+    path("counties/<str:code>/record/", views_accountability.county_record, name="county_record"),
 ]

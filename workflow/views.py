@@ -258,13 +258,25 @@ def item_detail(request, pk):
                 rectification.answer_item(user=user, item=item, measures=request.POST.get("measures", ""))
             elif action in ("close", "send_back"):
                 rectification.check_item(user=user, item=item, close=action == "close", note=request.POST.get("note", ""))
+            elif action == "assign":
+                due = request.POST.get("due_on") or None
+                if due is not None and _date(due) is None:
+                    raise WorkflowRefused(_("Give the deadline as a date."))
+                rectification.assign_owner(user=user, item=item, owner_id=params.int_param(request.POST, "owner", default=0, min_value=0) or None,
+                                           due_on=_date(due), note=request.POST.get("note", ""))
+            elif action == "recheck_close":
+                rectification.close_on_recheck(user=user, item=item, note=request.POST.get("note", ""))
         except WorkflowRefused as exc:
             return _refused(request, exc, request.path)
         return redirect(request.path)
+    may_check = rectification._may_check(request.user, item)
+    can_assign = item.status != ItemStatus.CLOSED and rectification._may_assign(request.user, item)
     return render(request, "workflow/item.html", {
         "item": item, "steps": item.steps.select_related("user"), "evidence": item.evidence.all(), "today": timezone.localdate(),
         "county": request.user.role == Role.COUNTY_OFFICER and item.status in (ItemStatus.OPEN, ItemStatus.RETURNED),
-        "checker": item.status == ItemStatus.ANSWERED and rectification._may_check(request.user, item),
+        "checker": item.status == ItemStatus.ANSWERED and may_check,
+        "recheck_closable": item.status != ItemStatus.CLOSED and item.recheck_verdict == "attained" and may_check,
+        "officers": selectors.county_officers(item.township_id[:6]) if can_assign else [],
     })
 
 

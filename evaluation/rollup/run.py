@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from core import ports
+
 from .areas import rollup_levels
 from .points import rollup_points
 from .scope import held_periods, refresh_statistics, rounds
@@ -40,4 +42,5 @@ def rollup_all(*, period: int | None = None, prefix: str = "37", analyze: bool =
     for year in [period] if period is not None else held_periods():
         rollup_county(period=year, county=prefix)
         rollup_levels(period=year, prefix=prefix)
+    ports.results_recomputed(county_codes=[prefix], periods=[period] if period is not None else held_periods())
     return Division.objects.filter(level=Level.COUNTY, code__startswith=prefix).count()

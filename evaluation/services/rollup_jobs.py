@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core import ports
 from core.queueing import enqueue
 from core.results_version import one_bump_at_the_end
 from evaluation.models import AreaCountsDue, Framework, RollupJob, RollupUnit
@@ -65,6 +66,8 @@ def run_county_unit(*, periods, county: str, job_id: int | None, judgments_only:
                 owe_area_counts(period=period, county=county)
             else:
                 rollup_levels(period=period, prefix=county)
+        # Higher apps read the new results in the same transaction (rectification re-checks).
+        ports.results_recomputed(county_codes=[county], periods=_as_periods(periods))
         if job_id is not None:
             RollupUnit.objects.bulk_create([RollupUnit(job_id=job_id, county=county)], ignore_conflicts=True)
     if job_id is not None:

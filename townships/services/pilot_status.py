@@ -72,3 +72,18 @@ def _record(action: str, user, entry: PilotTownship, before: PilotTownship | Non
 
     record(action=action, user=user, target=f"pilot:{entry.batch_id}:{entry.township_id}", area=entry.township_id,
            detail={"before": state(before), "after": state(entry) if action != "pilot_delete" else None})
+
+
+@transaction.atomic
+def decide_pilot(*, entry: PilotTownship, outcome: str, year: int, user=None) -> PilotTownship:
+    """The province's decision at the end of a pilot's period, on the evaluation of school year
+    `year`: accepted in that year; withdrawn from the next year on; extended (in progress again,
+    neither accepted nor withdrawn). Checked and recomputed like every other change."""
+    entry = PilotTownship.objects.select_for_update().select_related("batch").get(pk=entry.pk)
+    if outcome == PilotStatus.ACCEPTED:
+        entry.status, entry.accepted_in, entry.withdrawn_in = PilotStatus.ACCEPTED, year, None
+    elif outcome == PilotStatus.WITHDRAWN:
+        entry.status, entry.accepted_in, entry.withdrawn_in = PilotStatus.WITHDRAWN, None, year + 1
+    else:
+        entry.status, entry.accepted_in, entry.withdrawn_in = PilotStatus.ACTIVE, None, None
+    return save_pilot_entry(entry=entry, user=user)

@@ -15,7 +15,7 @@ from core.results_version import results_changed
 from evaluation.figures import figure
 from evaluation.models import Assignment, FormStatus, InspectionForm, PointResult, Round
 from evaluation.vocabulary import Verdict
-from townships.models import Division, Role
+from townships.models import Division, Role, User
 from workflow.models import Escalation, ItemStatus, RectificationEvidence, RectificationItem, RectificationStep
 
 from .common import WorkflowRefused, require_area, store_private_file
@@ -59,7 +59,7 @@ def sync_items(*, round: Round, prefix: str = "") -> int:
         rows.append(RectificationItem(
             round=round, township_id=code, point=point, stage=results[0].stage if len(results) == 1 else "all",
             problem=f"{point.code} {point.name}（{details}）",
-            owner=_("%(county)s education bureau") % {"county": form.township.parent.name}, due_on=start + timedelta(days=days),
+            owner_note=_("%(county)s education bureau") % {"county": form.township.parent.name}, due_on=start + timedelta(days=days),
         ))
     created = RectificationItem.objects.bulk_create(rows, ignore_conflicts=True)
     fresh = RectificationItem.objects.filter(round=round, township_id__in=list(forms)).exclude(
@@ -73,8 +73,71 @@ def sync_items(*, round: Round, prefix: str = "") -> int:
     return len(created)
 
 
+def _audit(action: str, user, item: RectificationItem, **detail) -> None:
+    from security.audit import record
+
+    record(action=action, user=user, target=f"rectification:{item.pk}", area=item.township_id, detail={k: str(v) for k, v in detail.items()})
+
+
+def _may_assign(user, item: RectificationItem) -> bool:
+    """The item's county assigns its owners; the city and the province above may too."""
+    if user.is_provincial or user.role == Role.CITY_STAFF:
+        return True
+    return user.role == Role.COUNTY_OFFICER and user.unit_id == item.township_id[:6]
+
+
+@transaction.atomic
+def assign_owner(*, user, item: RectificationItem, owner_id: int | None, due_on: date | None = None, note: str = "") -> RectificationItem:
+    """Make an active county officer of the item's county its owner (or reassign it), optionally
+    with a new deadline; the new owner is told."""
+    item = _item(item)
+    require_area(user, item.township_id)
+    if not _may_assign(user, item):
+        raise WorkflowRefused(_("The county, its city or the province assigns the owner of an item."))
+    if item.status == ItemStatus.CLOSED:
+        raise WorkflowRefused(_("The item is closed."))
+    owner = User.objects.filter(pk=owner_id, is_active=True, role=Role.COUNTY_OFFICER, unit_id=item.township_id[:6]).first() if owner_id else None
+    if owner is None:
+        raise WorkflowRefused(_("The owner must be an active county officer account of the item's county."))
+    if due_on is not None and due_on < timezone.localdate():
+        raise WorkflowRefused(_("The deadline cannot be in the past."))
+    before = (item.owner_id, item.due_on)
+    item.owner, item.due_on = owner, due_on or item.due_on
+    item.save(update_fields=["owner", "due_on"])
+    who = owner.full_name or owner.get_username()
+    RectificationStep.objects.create(item=item, action="assigned", user=user, note=_("%(owner)s, deadline %(date)s") % {"owner": who, "date": item.due_on}
+                                     + (f"；{note.strip()}" if note.strip() else ""))
+    _audit("rectification_assign", user, item, owner=f"{before[0]} → {owner.pk}", due_on=f"{before[1]} → {item.due_on}")
+    notify(users=[owner], kind="rectification", url=f"/workflow/rectification/{item.pk}/",
+           title=_("%(township)s: you are responsible for a rectification item, due %(date)s") % {"township": item.township.name, "date": item.due_on},
+           body=item.problem, key=f"assigned:{item.pk}:{item.steps.count()}")
+    results_changed(codes=[item.township_id])
+    return item
+
+
+@transaction.atomic
+def close_on_recheck(*, user, item: RectificationItem, note: str = "") -> RectificationItem:
+    """Close an item whose point the next roll-up found attained, that result as the evidence."""
+    item = _item(item)
+    require_area(user, item.township_id)
+    if not _may_check(user, item):
+        raise WorkflowRefused(_("The inspectors of the round or the city check rectification items."))
+    if item.status == ItemStatus.CLOSED:
+        raise WorkflowRefused(_("The item is closed."))
+    if item.recheck_verdict != Verdict.ATTAINED:
+        raise WorkflowRefused(_("The re-check has not found the point attained: close the item on evidence of the rectification instead."))
+    item.status, item.closed_at = ItemStatus.CLOSED, timezone.now()
+    item.save(update_fields=["status", "closed_at"])
+    RectificationStep.objects.create(item=item, action="recheck_closed", user=user, note=item.recheck_figure + (f"；{note.strip()}" if note.strip() else ""))
+    _audit("rectification_recheck_close", user, item, recheck=item.recheck_key)
+    results_changed(codes=[item.township_id])
+    notify(users=staff_of(item.township_id, Role.COUNTY_OFFICER), kind="rectification", url=f"/workflow/rectification/{item.pk}/",
+           title=_("%(township)s: rectification item closed") % {"township": item.township.name}, body=item.recheck_figure, key=f"closed:{item.pk}:{item.steps.count()}")
+    return item
+
+
 def _item(item: RectificationItem) -> RectificationItem:
-    return RectificationItem.objects.select_for_update().select_related("round", "township").get(pk=item.pk)
+    return RectificationItem.objects.select_for_update(of=("self",)).select_related("round", "township").get(pk=item.pk)
 
 
 @transaction.atomic
