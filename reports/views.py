@@ -59,6 +59,19 @@ def _area_context(request, area_code: str | None = None) -> dict:
 
     ctx["review_labels"] = dict(AssessmentStatus.choices)
     ctx["perms_province"] = request.user.is_provincial
+    ctx.update(_programme_context(request, f, level))
+    return ctx
+
+
+def _programme_context(request, f, level: int) -> dict:
+    """Issue 19's figures on a dashboard: 乡镇 ranked by value-added (county and city), the help
+    relations counted by child area, and the helped schools' value-added against the others'."""
+    from .selectors import value_added as va
+
+    ctx = {"help_counts": va.help_counts(f, width=selectors.CHILD_WIDTH[level] if level < 6 else 6)}
+    if level in (4, 6):
+        choice = va.ranking_choice(f, request.GET)
+        ctx.update(va_choice=choice, va_ranking=va.value_added_ranking(f, choice), helped_comparison=va.helped_comparison(f, choice))
     return ctx
 
 
@@ -147,7 +160,17 @@ def _township_context(request, code: str) -> dict:
     f = selectors.parse_filters(request.GET, _widened(jurisdiction, town), area=town.parent, populations=False)
     ctx = selectors.township_page(town, f)
     ctx.update(filters=f, stage_labels=selectors.stage_labels())
+    ctx.update(_township_value_added(town.code, f))
     return ctx
+
+
+def _township_value_added(code: str, f) -> dict:
+    from .selectors.value_added import township_value_added
+
+    value_added = township_value_added(code, f)
+    # Our own SVG: labels are escaped by the chart.
+    svg = mark_safe(charts.value_added_chart(value_added["rows"])) if value_added["rows"] else ""  # noqa: S308
+    return {"value_added": value_added, "value_added_svg": svg}
 
 
 def _widened(jurisdiction, town):
