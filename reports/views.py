@@ -22,6 +22,7 @@ from townships.models import Role
 
 from . import charts, selectors
 from .exports import area_data, area_tables, school_year, township_tables, workbook
+from .exports_programme import area_programme_tables, township_value_added_tables
 from .models import MapLayer
 from .services import MapRefused, upload_map
 from .tilemap import tiles
@@ -134,7 +135,7 @@ def dashboard_xlsx(request):
     ctx = _area_context(request)
     f = ctx["filters"]
     title = _("%(area)s · %(year)s") % {"area": f.area.name, "year": school_year(f.period)}
-    return _download(workbook([*area_tables(ctx, f), area_data(ctx, f)], title=title), f"dashboard-{f.area.code}-{f.period}.xlsx",
+    return _download(workbook([*area_tables(ctx, f), *area_programme_tables(ctx), area_data(ctx, f)], title=title), f"dashboard-{f.area.code}-{f.period}.xlsx",
                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
@@ -147,7 +148,7 @@ def dashboard_pdf(request):
     ctx["trend_svg"] = charts.line_chart([t["period"] for t in ctx["trend"]], [
         (label, [t["shares"][i] for t in ctx["trend"]]) for i, label in enumerate(labels)
     ])
-    ctx["tables"] = area_tables(ctx, f)
+    ctx["tables"] = [*area_tables(ctx, f), *area_programme_tables(ctx)]
     ctx["colour"] = charts.share_colour
     html = render_to_string("reports/pdf/area.html", ctx, request=request)
     return _download(_pdf(html, request), f"report-{f.area.code}-{f.period}.pdf", "application/pdf")
@@ -202,7 +203,7 @@ def township_xlsx(request, code: str):
     ctx = _township_context(request, code)
     f = ctx["filters"]
     title = _("%(area)s · %(year)s") % {"area": ctx["town"].name, "year": school_year(f.period)}
-    return _download(workbook(township_tables(ctx), title=title), f"township-{code}-{f.period}.xlsx",
+    return _download(workbook([*township_tables(ctx), *township_value_added_tables(ctx)], title=title), f"township-{code}-{f.period}.xlsx",
                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
@@ -213,7 +214,7 @@ def township_pdf(request, code: str):
     names = ctx["target_names"]
     scores = [(float(t.score) / 100 if t.score is not None else None) for _n, t in sorted(ctx["targets"].items())]
     ctx["bar_svg"] = charts.bar_chart([f"{n} {names.get(n, '')}" for n in sorted(ctx["targets"])], scores)
-    ctx["tables"] = township_tables(ctx)
+    ctx["tables"] = [*township_tables(ctx), *township_value_added_tables(ctx)]
     html = render_to_string("reports/pdf/township.html", ctx, request=request)
     return _download(_pdf(html, request), f"township-{code}-{f.period}.pdf", "application/pdf")
 
