@@ -67,3 +67,55 @@ def area_programme_tables(ctx: dict) -> list[Table]:
             formats=[None, None, *([INT] * (len(help_counts["kinds"]) + 1))],
         ))
     return tables
+
+
+def group_labels() -> dict[str, str]:
+    return {"pilots": _("pilots"), "same_counties": _("non-pilots of the same counties"), "matched": _("matched non-pilots")}
+
+
+def comparison_rows(c) -> list[dict]:
+    """A batch's table, year by year: each group's shares, then the difference-in-differences
+    against each comparison group (percentage points)."""
+    labels = group_labels()
+    rows = []
+    for p in c.years:
+        for g in ("pilots", "same_counties", "matched"):
+            gy = c.groups[g][p]
+            rows.append({"period": p, "group": g, "label": labels[g], "townships": gy.townships, "values": gy.shares, "is_did": False})
+        for g in ("same_counties", "matched"):
+            rows.append({"period": p, "group": f"did:{g}", "label": _("DiD vs %(group)s (points)") % {"group": labels[g]}, "townships": None,
+                         "values": c.did[g][p], "is_did": True})
+    return rows
+
+
+def programme_tables(ctx: dict) -> list[Table]:
+    """The path to the goal and the pilot comparison, for the province and city exports."""
+    from .exports import PCT, school_year
+
+    tables = []
+    path = ctx.get("goal_path") or {}
+    if path.get("years"):
+        tables.append(Table(
+            title=_("Path to the goal"),
+            headers=[_("school year"), _("Townships"), _("attaining all seven"), _("share"), _("on the path"), _("path share"), _("behind the path"),
+                     _("pilots"), _("pilots attaining all seven")],
+            rows=[[school_year(y["period"]), y["townships"], y["attained"], y["share"], y["path_count"], y["path_share"], y["behind"], y["pilots"],
+                   y["pilots_attained"]] for y in path["years"]],
+            formats=[None, INT, INT, PCT, INT, PCT, INT, INT, INT],
+        ))
+        if path.get("behind"):
+            tables.append(Table(
+                title=_("Furthest behind the path this year"), headers=[_("code"), _("area"), _("Townships"), _("attaining all seven"), _("share"), _("points behind")],
+                rows=[[r["code"], r["name"], r["townships"], r["attained"], r["share"], r["gap"]] for r in path["behind"]],
+                formats=[None, None, INT, INT, PCT, "0.0"],
+            ))
+    for c in ctx.get("pilot_comparison") or []:
+        rows = comparison_rows(c)
+        heads = [_("school year"), _("group"), _("Townships"), *(f"{_('Target')} {n}" for n in range(1, 8)), _("all seven")]
+        tables.append(Table(
+            title=_("Pilots %(batch)s against comparable townships") % {"batch": f"{c.batch.year} {c.batch.name}"}, headers=heads,
+            rows=[[school_year(r["period"]), r["label"], r["townships"], *r["values"]] for r in rows],
+            row_formats=["0.0" if r["is_did"] else PCT for r in rows],
+            note=_("Difference-in-differences = the pilots' change since the batch's year minus the comparison group's change, in percentage points."),
+        ))
+    return tables

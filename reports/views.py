@@ -22,7 +22,7 @@ from townships.models import Role
 
 from . import charts, selectors
 from .exports import area_data, area_tables, school_year, township_tables, workbook
-from .exports_programme import area_programme_tables, township_value_added_tables
+from .exports_programme import area_programme_tables, programme_tables, township_value_added_tables
 from .models import MapLayer
 from .services import MapRefused, upload_map
 from .tilemap import tiles
@@ -73,7 +73,29 @@ def _programme_context(request, f, level: int) -> dict:
     if level in (4, 6):
         choice = va.ranking_choice(f, request.GET)
         ctx.update(va_choice=choice, va_ranking=va.value_added_ranking(f, choice), helped_comparison=va.helped_comparison(f, choice))
+    if level in (2, 4):
+        ctx.update(_goal_and_pilots(f))
     return ctx
+
+
+def _goal_and_pilots(f) -> dict:
+    from .exports_programme import comparison_rows, group_labels
+    from .selectors.programme import goal_path, pilot_comparison
+
+    path = goal_path(f)
+    # Our own SVGs: every label in them is escaped by the chart.
+    path_svg = mark_safe(charts.line_chart([y["period"] for y in path["years"]], [  # noqa: S308
+        (_("on the path"), [y["path_share"] for y in path["years"]]),
+        (_("pilots"), [y["pilots_share"] for y in path["years"]]),
+        (_("all townships"), [y["share"] for y in path["years"]]),
+    ])) if path["years"] else ""
+    comparisons = pilot_comparison(f)
+    labels = group_labels()
+    for c in comparisons:
+        c.rows = comparison_rows(c)
+        c.svg = mark_safe(charts.line_chart(c.years, [(f"{labels[g]}（{_('all seven')}）", [c.groups[g][p].shares[7] for p in c.years])  # noqa: S308
+                                                      for g in ("matched", "same_counties", "pilots")]))
+    return {"goal_path": path, "goal_path_svg": path_svg, "pilot_comparison": comparisons, "target_numbers": list(range(1, 8))}
 
 
 def _page_key(request, kind: str, area: str) -> str:
@@ -135,7 +157,7 @@ def dashboard_xlsx(request):
     ctx = _area_context(request)
     f = ctx["filters"]
     title = _("%(area)s · %(year)s") % {"area": f.area.name, "year": school_year(f.period)}
-    return _download(workbook([*area_tables(ctx, f), *area_programme_tables(ctx), area_data(ctx, f)], title=title), f"dashboard-{f.area.code}-{f.period}.xlsx",
+    return _download(workbook([*area_tables(ctx, f), *area_programme_tables(ctx), *programme_tables(ctx), area_data(ctx, f)], title=title), f"dashboard-{f.area.code}-{f.period}.xlsx",
                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
@@ -148,7 +170,7 @@ def dashboard_pdf(request):
     ctx["trend_svg"] = charts.line_chart([t["period"] for t in ctx["trend"]], [
         (label, [t["shares"][i] for t in ctx["trend"]]) for i, label in enumerate(labels)
     ])
-    ctx["tables"] = [*area_tables(ctx, f), *area_programme_tables(ctx)]
+    ctx["tables"] = [*area_tables(ctx, f), *area_programme_tables(ctx), *programme_tables(ctx)]
     ctx["colour"] = charts.share_colour
     html = render_to_string("reports/pdf/area.html", ctx, request=request)
     return _download(_pdf(html, request), f"report-{f.area.code}-{f.period}.pdf", "application/pdf")
