@@ -167,3 +167,19 @@ def test_dashboards_show_them_inside_the_jurisdiction(world, small):
     assert other.get(reverse("reports:dashboard"), {"area": "3708"}).status_code == 404
     assert city.get(reverse("reports:dashboard_xlsx"), {"area": "3708"}).status_code == 200
     assert city.get(reverse("reports:dashboard_pdf"), {"area": "3708"}).status_code == 200
+
+
+def test_the_pilot_comparison_api_serves_the_same_rows(world, small):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(world.user("city_3708"))
+    body = api.get("/api/pilot-comparison/", {"area": "3708", "period": 2023}).json()
+    rows = {(r["period"], r["group"]): r for r in body["results"]}
+    assert body["count"] == 6  # two years × three groups
+    assert rows[(2023, "pilots")]["shares"][7] == 0.5 and rows[(2023, "pilots")]["did"] is None
+    assert rows[(2023, "same_counties")]["did"][7] == 50.0 and rows[(2023, "same_counties")]["townships"] == 3
+    assert rows[(2023, "matched")]["did"][7] == 0.0
+    other = APIClient()
+    other.force_authenticate(world.user("city_3702"))
+    assert other.get("/api/pilot-comparison/", {"area": "3708"}).status_code == 404
