@@ -60,29 +60,30 @@ def _area_context(request, area_code: str | None = None) -> dict:
 
     ctx["review_labels"] = dict(AssessmentStatus.choices)
     ctx["perms_province"] = request.user.is_provincial
-    ctx.update(_programme_context(request, f, level))
+    ctx.update(_programme_context(request, f, level, ctx["children"]))
     return ctx
 
 
-def _programme_context(request, f, level: int) -> dict:
+def _programme_context(request, f, level: int, ctx_children: list) -> dict:
     """Issue 19's figures on a dashboard: 乡镇 ranked by value-added (county and city), the help
     relations counted by child area, and the helped schools' value-added against the others'."""
     from .selectors import value_added as va
 
-    ctx = {"help_counts": va.help_counts(f, width=selectors.CHILD_WIDTH[level] if level < 6 else 6)}
+    names = {f.area.code: f.area.name, **{r.code: r.name for r in ctx_children}}
+    ctx = {"help_counts": va.help_counts(f, width=selectors.CHILD_WIDTH[level] if level < 6 else 6, names=names)}
     if level in (4, 6):
         choice = va.ranking_choice(f, request.GET)
         ctx.update(va_choice=choice, va_ranking=va.value_added_ranking(f, choice), helped_comparison=va.helped_comparison(f, choice))
     if level in (2, 4):
-        ctx.update(_goal_and_pilots(f))
+        ctx.update(_goal_and_pilots(f, names))
     return ctx
 
 
-def _goal_and_pilots(f) -> dict:
+def _goal_and_pilots(f, names: dict) -> dict:
     from .exports_programme import comparison_rows, group_labels
     from .selectors.programme import goal_path, pilot_comparison
 
-    path = goal_path(f)
+    path = goal_path(f, names=names)
     # Our own SVGs: every label in them is escaped by the chart.
     path_svg = mark_safe(charts.line_chart([y["period"] for y in path["years"]], [  # noqa: S308
         (_("on the path"), [y["path_share"] for y in path["years"]]),

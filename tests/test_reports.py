@@ -217,7 +217,9 @@ def test_queries_per_page_do_not_grow_with_the_data(client, results):
     load_area("3709")
     large = _counts(client, results)
     assert small == large
-    assert max(large.values()) <= 15
+    # 15, and up to 8 more for issue 19's sections (value-added ranking, help counts, the helped
+    # schools, the path to the goal, the pilot comparison), each a fixed number.
+    assert max(large.values()) <= 23
 
 
 def test_xlsx_export_escapes_formulas(client, results):

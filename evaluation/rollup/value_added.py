@@ -39,6 +39,19 @@ MIN_SCHOOLS = 3  # a line through two schools leaves no spread to judge anyone b
 Q = Decimal("0.000001")
 
 
+def continuous_points_for_period(period: int) -> list[ObservationPoint]:
+    """`continuous_points` of the version in force for a school year, in one query (the pages)."""
+    from django.db.models import Subquery
+    from django.db.models.functions import Coalesce
+
+    from evaluation.models import Framework
+
+    # framework_for_period as a subquery: the latest in force, else the first version.
+    in_force = Framework.objects.filter(applies_from__lte=period).order_by("-applies_from", "-created_at", "-id").values("pk")[:1]
+    first = Framework.objects.order_by("applies_from", "created_at", "id").values("pk")[:1]
+    return continuous_points(Coalesce(Subquery(in_force), Subquery(first)))
+
+
 def continuous_points(framework) -> list[ObservationPoint]:
     """The points value-added applies to: read off numeric school facts and averaged (a mean, a
     student-weighted mean or a ratio) — not yes/no facts, grades, every-school-passes points,
@@ -46,7 +59,7 @@ def continuous_points(framework) -> list[ObservationPoint]:
     if framework is None:
         return []
     points = ObservationPoint.objects.filter(
-        target__framework=framework, source_kind=SourceKind.SCHOOL_COLUMN,
+        target__framework_id=framework if not hasattr(framework, "pk") else framework.pk, source_kind=SourceKind.SCHOOL_COLUMN,
         aggregation__in=[Aggregation.MEAN, Aggregation.WEIGHTED_MEAN, Aggregation.RATIO_OF_SUMS],
     ).exclude(scale=PointScale.YES_NO).select_related("target").order_by("target__number", "order", "code")
     out = []

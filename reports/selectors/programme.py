@@ -23,7 +23,7 @@ from django.db.models import Q
 
 from evaluation.models import AreaResult, TargetResult, TownshipResult
 from evaluation.vocabulary import EvaluationStage, Verdict
-from townships.models import PROGRAMME_KINDS, Division, Level, PilotBatch, PilotTownship
+from townships.models import Division, Level, PilotBatch, PilotTownship
 
 from .filters import TARGET_NUMBERS, Filters
 
@@ -95,14 +95,15 @@ def pilot_comparison(f: Filters) -> list[BatchComparison]:
     if not periods:
         return []
     prefix = f.area.code
-    entries = list(PilotTownship.objects.filter(township__code__startswith=prefix).values_list("batch_id", "township_id"))
-    if not entries:
+    listed = list(PilotTownship.objects.filter(township__code__startswith=prefix).select_related("batch").order_by("batch__year", "batch_id"))
+    if not listed:
         return []
-    batches = {b.pk: b for b in PilotBatch.objects.filter(pk__in={b for b, _t in entries}).order_by("year", "id")}
+    entries = [(e.batch_id, e.township_id) for e in listed]
+    batches = {e.batch_id: e.batch for e in listed}
     ever_pilot = {t for _b, t in entries}
-    towns = list(Division.objects.filter(level=Level.TOWNSHIP, kind__in=PROGRAMME_KINDS, code__startswith=prefix).values_list("code", flat=True))
-    non_pilots = sorted(t for t in towns if t not in ever_pilot)
     results = _results(f, periods)
+    # The programme 乡镇 (镇, 乡: the only ones the roll-up judges) with results, never listed.
+    non_pilots = sorted({code for code, _p in results} - ever_pilot)
     out = []
     for batch in batches.values():
         pilots = sorted(t for b, t in entries if b == batch.pk)
@@ -142,7 +143,7 @@ def goal_for(period: int) -> dict:
     return next((g for g in goals if g["year"] >= period), goals[-1])
 
 
-def goal_path(f: Filters, *, behind_limit: int = 5) -> dict:
+def goal_path(f: Filters, *, names: dict[str, str] | None = None, behind_limit: int = 5) -> dict:
     """Year by year the 乡镇 attaining all seven (all, pilots) against the straight path from the
     goal's start year (its share then) to the goal's share in the goal's year; and the child areas
     furthest behind the path in the year on screen. Two queries."""
@@ -153,9 +154,22 @@ def goal_path(f: Filters, *, behind_limit: int = 5) -> dict:
     q = Q()
     for p, k in periods.items():
         q |= Q(period=p, round_key=k)
-    counts = {(p, pop): (n, a) for p, pop, n, a in AreaResult.objects.filter(
-        q, division_code=f.area.code, population__in=["all", "pilots"], stage=EvaluationStage.ALL, target_number=0,
-    ).values_list("period", "population", "townships", "attained")}
+    width = {2: 4, 4: 6}.get(len(f.area.code))
+    if names is None and width:
+        level = {4: Level.CITY, 6: Level.COUNTY}[width]
+        names = dict(Division.objects.filter(code__startswith=f.area.code, level=level).values_list("code", "name"))
+    children = [c for c in (names or {}) if width and len(c) == width]
+    # The area's years and its children's year on screen, in one query.
+    counts, child_counts = {}, []
+    for code, p, pop, n, a in AreaResult.objects.filter(
+        (q & Q(division_code=f.area.code, population__in=["all", "pilots"]))
+        | Q(division_code__in=children, period=f.period, round_key=periods[f.period], population="all"),
+        stage=EvaluationStage.ALL, target_number=0,
+    ).values_list("division_code", "period", "population", "townships", "attained"):
+        if code == f.area.code:
+            counts[(p, pop)] = (n, a)
+        else:
+            child_counts.append((code, n, a))
     start_n, start_a = counts.get((goal["start"], "all"), (0, 0))
     start_share = start_a / start_n if start_n else 0.0
 
@@ -175,13 +189,8 @@ def goal_path(f: Filters, *, behind_limit: int = 5) -> dict:
                       "path_count": on_path, "behind": max(on_path - a, 0), "pilots": pn, "pilots_attained": pa,
                       "pilots_share": pa / pn if pn else None})
     behind = []
-    if len(f.area.code) < 6:
-        width = {2: 4, 4: 6}[len(f.area.code)]
-        level = {4: Level.CITY, 6: Level.COUNTY}[width]
-        names = dict(Division.objects.filter(code__startswith=f.area.code, level=level).values_list("code", "name"))
-        for code, n, a in AreaResult.objects.filter(
-            division_code__in=list(names), period=f.period, round_key=periods[f.period], population="all", stage=EvaluationStage.ALL, target_number=0,
-        ).values_list("division_code", "townships", "attained"):
+    if children:
+        for code, n, a in child_counts:
             if n:
                 share = a / n
                 behind.append({"code": code, "name": names[code], "townships": n, "attained": a, "share": share,

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
 
 from evaluation.models import HelpKind, HelpRelation, ValueAdded, ValueAddedVerdict
 from evaluation.rollup.scope import prefix_range
-from evaluation.rollup.value_added import continuous_points
+from evaluation.rollup.value_added import continuous_points_for_period
 
 from .filters import Filters, stage_labels
 
 
 def value_added_points(f: Filters) -> list:
     """The points value-added is computed for, in the version in force for the year."""
-    from evaluation.rollup import framework_for_period
-
-    return continuous_points(framework_for_period(f.period)) if f.period is not None else []
+    return continuous_points_for_period(f.period) if f.period is not None else []
 
 
 def _decorate(rows, points_by_id: dict) -> list:
@@ -26,7 +24,7 @@ def _decorate(rows, points_by_id: dict) -> list:
     for r in rows:
         r.point_obj = points_by_id.get(r.point_id)
         r.stage_label = labels.get(r.stage, r.stage)
-        r.verdict_label = verdicts.get(r.verdict, r.verdict)
+        r.verdict_label = str(verdicts.get(r.verdict, r.verdict))
     return [r for r in rows if r.point_obj is not None]
 
 
@@ -34,13 +32,12 @@ def township_value_added(code: str, f: Filters) -> dict:
     """The 乡镇's rows (one per point and stage) and its seat schools', for the page's year and stage."""
     if f.period is None:
         return {"rows": [], "schools": []}
-    points = {p.pk: p for p in value_added_points(f)}
-    qs = ValueAdded.objects.filter(division_code=code, period=f.period, point_id__in=list(points))
+    # The rows name their points (those of the version in force for the year): one query.
+    qs = ValueAdded.objects.filter(division_code=code, period=f.period).select_related("point")
     if f.stage != "all":
         qs = qs.filter(stage=f.stage)
-    rows = _decorate(list(qs.order_by("point_id", "stage", "school_code")), points)
-    order = {pk: i for i, pk in enumerate(points)}
-    rows.sort(key=lambda r: (order[r.point_id], r.stage, r.school_code))
+    rows = list(qs.order_by("point__target__number", "point__order", "point__code", "stage", "school_code"))
+    rows = _decorate(rows, {r.point_id: r.point for r in rows})
     return {"rows": [r for r in rows if not r.school_code], "schools": [r for r in rows if r.school_code]}
 
 
@@ -70,39 +67,37 @@ def value_added_ranking(f: Filters, choice: RankingChoice) -> list:
     from townships.models import Division
 
     rng = prefix_range(f.area.code)
+    name = Division.objects.filter(code=OuterRef("division_code")).values("name")[:1]
     rows = list(ValueAdded.objects.filter(period=f.period, point_id=choice.point.pk, stage=choice.stage, school_code="",
-                                          division_code__gte=rng["lo"], division_code__lt=rng["hi"]).order_by("-value_added", "division_code"))
-    names = dict(Division.objects.filter(code__in=[r.division_code for r in rows]).values_list("code", "name"))
+                                          division_code__gte=rng["lo"], division_code__lt=rng["hi"])
+                .annotate(name=Subquery(name)).order_by("-value_added", "division_code"))
     _decorate(rows, {choice.point.pk: choice.point})
     for rank, r in enumerate(rows, start=1):
-        r.rank, r.name = rank, names.get(r.division_code, r.division_code)
+        r.rank, r.name = rank, r.name or r.division_code
     return rows
 
 
 HELP_ORDER = [HelpKind.GROUP, HelpKind.ALLIANCE, HelpKind.PAIRING, HelpKind.TRUSTEESHIP, HelpKind.RESEARCHER]
 
 
-def help_counts(f: Filters, width: int) -> dict:
-    """Help relations of the year by kind, per child area (`width`: 4 cities, 6 counties): how many
-    relations and how many schools receive each kind — one grouped query."""
+def help_counts(f: Filters, width: int, names: dict[str, str]) -> dict:
+    """Help relations of the year by kind, per child area (`width`: 4 cities, 6 counties; `names`:
+    their names, which the dashboard has read already) — one grouped query."""
     if f.period is None:
         return {"kinds": [], "rows": []}
     from django.db.models.functions import Substr
 
-    from townships.models import Division
-
     rng = prefix_range(f.area.code)
     grouped = (HelpRelation.objects.filter(period=f.period, township_id__gte=rng["lo"], township_id__lt=rng["hi"])
                .annotate(area=Substr("township_id", 1, width)).values("area", "kind")
-               .annotate(relations=Count("id"), helped=Count("helped_id", distinct=True)).order_by("area"))
+               .annotate(relations=Count("id")).order_by("area"))
     table: dict[str, dict] = {}
     for g in grouped:
         table.setdefault(g["area"], {})[g["kind"]] = g["relations"]
-    names = dict(Division.objects.filter(code__in=list(table)).values_list("code", "name"))
     labels = dict(HelpKind.choices)
     rows = [{"code": code, "name": names.get(code, code), "counts": [table[code].get(k, 0) for k in HELP_ORDER],
              "total": sum(table[code].values())} for code in sorted(table)]
-    return {"kinds": [labels[k] for k in HELP_ORDER], "rows": rows,
+    return {"kinds": [str(labels[k]) for k in HELP_ORDER], "rows": rows,
             "totals": [sum(r["counts"][i] for r in rows) for i in range(len(HELP_ORDER))]}
 
 
