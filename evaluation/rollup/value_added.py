@@ -36,7 +36,6 @@ from . import words as w
 from .scope import framework_for_period, prefix_range
 
 MIN_SCHOOLS = 3  # a line through two schools leaves no spread to judge anyone by
-Q = Decimal("0.000001")
 
 
 def continuous_points_for_period(period: int) -> list[ObservationPoint]:
@@ -102,12 +101,14 @@ def fit_line(previous, actual, students):
     """The WLS fit (statsmodels) of this year's values on last year's, weighted by students; None
     when the schools cannot carry a line (too few, or all starting from the same value)."""
     import numpy as np
-    import statsmodels.api as sm
+
+    # The model alone: `statsmodels.api` imports every model and data set (seconds, once).
+    from statsmodels.regression.linear_model import WLS
 
     x, y, wt = (np.asarray(v, dtype=float) for v in (previous, actual, students))
     if len(x) < MIN_SCHOOLS or np.ptp(x) == 0:
         return None
-    return sm.WLS(y, sm.add_constant(x, has_constant="add"), weights=wt).fit()
+    return WLS(y, np.column_stack([np.ones(len(x)), x]), weights=wt).fit()
 
 
 def predict(fit, previous, students) -> list[tuple[float, float, float]]:
@@ -136,20 +137,23 @@ def _verdict(lower: float, upper: float) -> str:
 
 
 def _d(v: float) -> Decimal:
-    return Decimal(repr(float(v))).quantize(Q)
+    text = f"{v:.6f}"
+    return Decimal("0" if text == "-0.000000" else text)
 
 
-def _row(*, code, school, point, period, stage, students, previous, actual, expected, lower, upper, n) -> ValueAdded:
+def _row(*, code, school, point, period, stage, students, previous, actual, expected, lower, upper, n) -> dict:
+    """A row as plain values (a model instance costs more than the fit): only the rows that
+    changed become instances, to be written."""
     # The interval of the value-added is the prediction interval shifted: actual − [lower, upper].
     va_lower, va_upper = actual - upper, actual - lower
-    return ValueAdded(
-        division_code=code, school_code=school, point_id=point.pk, period=period, stage=stage, students=int(students),
-        previous=_d(previous), actual=_d(actual), expected=_d(expected), value_added=_d(actual - expected),
-        lower=_d(va_lower), upper=_d(va_upper), verdict=_verdict(va_lower, va_upper), schools_fitted=n,
-    )
+    return {
+        "division_code": code, "school_code": school, "point_id": point.pk, "period": period, "stage": stage, "students": int(students),
+        "previous": _d(previous), "actual": _d(actual), "expected": _d(expected), "value_added": _d(actual - expected),
+        "lower": _d(va_lower), "upper": _d(va_upper), "verdict": _verdict(va_lower, va_upper), "schools_fitted": n,
+    }
 
 
-def compute_value_added(*, period: int, province: str = "37") -> list[ValueAdded]:
+def compute_value_added(*, period: int, province: str = "37") -> list[dict]:
     """Every row of a province's school year, in memory: one read of the pairs, a fit per point and stage."""
     points = continuous_points(framework_for_period(period))
     if not points:
@@ -162,7 +166,7 @@ def compute_value_added(*, period: int, province: str = "37") -> list[ValueAdded
     by_stage = defaultdict(list)
     for r in rows:
         by_stage[r["stage"]].append(r)
-    out: list[ValueAdded] = []
+    out: list[dict] = []
     for point in points:
         for stage in point.stage_list:
             units = []
@@ -202,12 +206,12 @@ def rollup_value_added(*, period: int, province: str = "37") -> set[str]:
     no longer has go, changed and new ones are upserted. Idempotent. Returns the 乡镇 whose rows
     changed (their pages' tokens must be renewed: another county's data moves their fit)."""
     rows = compute_value_added(period=period, province=province)
-    new = {tuple(getattr(r, k) for k in KEY): r for r in rows}
+    new = {tuple(r[k] for k in KEY): r for r in rows}
     rng = prefix_range(province)
     existing = ValueAdded.objects.filter(period=period, division_code__gte=rng["lo"], division_code__lt=rng["hi"])
     old = {tuple(v[1:5]): v for v in existing.values_list("pk", *KEY, *UPDATED)}
     stale = [v[0] for key, v in old.items() if key not in new]
-    written = [r for key, r in new.items() if key not in old or tuple(old[key][5:]) != tuple(getattr(r, f) for f in UPDATED)]
+    written = [ValueAdded(**r) for key, r in new.items() if key not in old or tuple(old[key][5:]) != tuple(r[f] for f in UPDATED)]
     if stale:
         ValueAdded.objects.filter(pk__in=stale).delete()
     if written:
