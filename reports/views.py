@@ -94,7 +94,8 @@ def _goal_and_pilots(f, names: dict) -> dict:
     labels = group_labels()
     for c in comparisons:
         c.rows = comparison_rows(c)
-        c.svg = mark_safe(charts.line_chart(c.years, [(f"{labels[g]}（{_('all seven')}）", [c.groups[g][p].shares[7] for p in c.years])  # noqa: S308
+        # The share attaining all seven, per group (the template says so above the chart).
+        c.svg = mark_safe(charts.line_chart(c.years, [(labels[g], [c.groups[g][p].shares[7] for p in c.years])  # noqa: S308
                                                       for g in ("matched", "same_counties", "pilots")]))
     return {"goal_path": path, "goal_path_svg": path_svg, "pilot_comparison": comparisons, "target_numbers": list(range(1, 8))}
 

@@ -6,6 +6,7 @@ import pytest
 from evaluation.rollup import rollup_all
 from tests.test_browser import ARTIFACTS, CHROMIUM, browser_page, login  # noqa: F401 (fixture)
 from tests.test_browser_dashboard import assert_clean
+from tests.test_programme import small  # noqa: F401 (fixture)
 from tests.test_value_added import COUNTY, hand  # noqa: F401 (fixture)
 
 pytestmark = [
@@ -27,4 +28,16 @@ def test_county_officer_reads_value_added(browser_page, live_server, world, hand
     ranking = page.locator("#value-added-ranking-table tbody tr")
     assert ranking.count() == 2
     page.locator("#value-added-ranking").screenshot(path=str(ARTIFACTS / "value-added-ranking.png"))
+    assert_clean(page, base)
+
+
+def test_city_staff_read_the_pilot_comparison_and_the_path(browser_page, live_server, world, small):  # noqa: F811
+    page, base = browser_page, live_server.url
+    login(page, base, "c_3708")
+    page.goto(f"{base}/dashboard/?area=3708&period=2023")
+    page.wait_for_selector("#pilot-comparison svg")
+    did = page.locator('#pilot-comparison tr[data-period="2023"][data-group="did:same_counties"] td').all_inner_texts()
+    assert did[-1] == "50.0"  # all seven: the pilots gained 50 points more than the same counties' non-pilots
+    page.locator("#pilot-comparison").screenshot(path=str(ARTIFACTS / "pilot-comparison.png"))
+    page.locator("#goal-path").screenshot(path=str(ARTIFACTS / "goal-path.png"))
     assert_clean(page, base)
