@@ -216,3 +216,30 @@ def test_exports_carry_it(world, hand):
     pdf = client.get(reverse("reports:township_pdf", args=[hand[0]]))
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     assert client.get(reverse("reports:dashboard_pdf"), {"area": COUNTY}).status_code == 200
+
+
+def test_alliances_are_uploaded_counted_and_helped_schools_compared(world, hand):
+    from evaluation.models import HelpRelation
+    from tests import import_files as f
+    from tests.test_imports import upload
+
+    helper = world.schools["370883"][0]
+    a_code = f"9{COUNTY}000"
+    rows = [["帮扶学校标识码", "受帮扶学校标识码", "帮扶方式", "学年"], [helper.code, a_code, "联盟", 2024]]
+    city = world.user("city_3708")
+    refused = upload(city, f.xlsx({"帮扶关系": [rows[0], [helper.code, a_code, "联合体", 2024]]}))
+    assert refused.status == "invalid" and not HelpRelation.objects.exists()
+    run = upload(city, f.xlsx({"帮扶关系": rows}))
+    assert run.status == "committed", run.errors
+    assert HelpRelation.objects.get().kind == "alliance"
+    rollup_all()
+    page = _client(world.user(f"county_{COUNTY}")).get(reverse("reports:dashboard"), {"area": COUNTY, "va_point": "2.6", "va_stage": "primary"})
+    html = page.content.decode()
+    # The county's own row: one alliance (the kinds' order: groups, alliances, pairings, …).
+    row = html.split(f'<tr data-code="{COUNTY}">', 1)[1].split("</tr>", 1)[0]
+    assert [c.split("</td>")[0] for c in row.split('<td class="num">')[1:]] == ["0", "1", "0", "0", "0", "1"]
+    # A (+10) helped, the five others not: means +10 and (0 − 4 − 8 + 2 + 2) / 5 = −1.6, with their n.
+    helped = html.split('data-group="helped"', 1)[1].split("</tr>", 1)[0]
+    other = html.split('data-group="other"', 1)[1].split("</tr>", 1)[0]
+    assert ">1<" in helped and "+10" in helped
+    assert ">5<" in other and "-1.6" in other
