@@ -215,6 +215,10 @@ def test_exports_carry_it(world, hand):
     assert any("增值" in ws.title for ws in town_book.worksheets)
     pdf = client.get(reverse("reports:township_pdf", args=[hand[0]]))
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    from tests.test_reports import _pdf_text
+
+    text = _pdf_text(pdf.content)
+    assert "增值性评价" in text and "与预期相当" in text
     assert client.get(reverse("reports:dashboard_pdf"), {"area": COUNTY}).status_code == 200
 
 
