@@ -164,8 +164,9 @@ def test_recomputation_is_idempotent_and_follows_changes_elsewhere(hand):
     assert ValueAdded.objects.filter(school_code=f"9{COUNTY}001", point=_point()).get().schools_fitted == 5
 
 
-def test_the_full_recomputation_computes_it(hand):
-    rollup_all()
+@pytest.mark.parametrize("prefix", ["37", "3708"])
+def test_the_full_recomputation_computes_it(hand, prefix):
+    rollup_all(prefix=prefix)  # a city's recomputation too: the fit is the province's
     assert _row(hand[0], f"9{COUNTY}001").value_added == Decimal("0")
 
 
