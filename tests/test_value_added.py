@@ -248,3 +248,16 @@ def test_alliances_are_uploaded_counted_and_helped_schools_compared(world, hand)
     other = html.split('data-group="other"', 1)[1].split("</tr>", 1)[0]
     assert ">1<" in helped and "+10" in helped
     assert ">5<" in other and "-1.6" in other
+
+
+def test_a_recomputation_job_computes_it_once_its_last_county_is_done(hand, django_capture_on_commit_callbacks, monkeypatch):
+    from evaluation.models import RollupJob
+    from evaluation.services.rollup_jobs import start_job
+    from portal.celery import app
+
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
+    with django_capture_on_commit_callbacks(execute=True):
+        job = start_job(periods=[2023, 2024], prefix="3708")
+    assert RollupJob.objects.get(pk=job.pk).status == "done"
+    assert _row(hand[0], f"9{COUNTY}001").value_added == Decimal("0")
+    assert _row(hand[0], f"9{COUNTY}000").value_added == Decimal("10")
