@@ -89,6 +89,7 @@ urlpatterns = [
     # The public answer pages, the only pages without a login.
     path("s/", include("surveys.public_urls")),
     path("api/", include(router.urls)),
+    path("api/", include("reports.api_urls")),
     # The schema and its docs describe the data: for logged-in users only.
     path("api/schema/", login_required(SpectacularAPIView.as_view()), name="schema"),
     path("api/docs/", login_required(SpectacularSwaggerSplitView.as_view(url_name="schema")), name="api-docs"),

@@ -23,6 +23,7 @@ from townships.models import Role
 from . import charts, selectors
 from .accountability import accountability_block
 from .exports import area_data, area_tables, school_year, township_tables, workbook
+from .exports_programme import area_programme_tables, programme_tables, township_value_added_tables
 from .models import MapLayer
 from .services import MapRefused, upload_map
 from .tilemap import tiles
@@ -60,7 +61,44 @@ def _area_context(request, area_code: str | None = None) -> dict:
 
     ctx["review_labels"] = dict(AssessmentStatus.choices)
     ctx["perms_province"] = request.user.is_provincial
+    ctx.update(_programme_context(request, f, level, ctx["children"]))
     return ctx
+
+
+def _programme_context(request, f, level: int, ctx_children: list) -> dict:
+    """Issue 19's figures on a dashboard: 乡镇 ranked by value-added (county and city), the help
+    relations counted by child area, and the helped schools' value-added against the others'."""
+    from .selectors import value_added as va
+
+    names = {f.area.code: f.area.name, **{r.code: r.name for r in ctx_children}}
+    ctx = {"help_counts": va.help_counts(f, width=selectors.CHILD_WIDTH[level] if level < 6 else 6, names=names)}
+    if level in (4, 6):
+        choice = va.ranking_choice(f, request.GET)
+        ctx.update(va_choice=choice, va_ranking=va.value_added_ranking(f, choice), helped_comparison=va.helped_comparison(f, choice))
+    if level in (2, 4):
+        ctx.update(_goal_and_pilots(f, names))
+    return ctx
+
+
+def _goal_and_pilots(f, names: dict) -> dict:
+    from .exports_programme import comparison_rows, group_labels
+    from .selectors.programme import goal_path, pilot_comparison
+
+    path = goal_path(f, names=names)
+    # Our own SVGs: every label in them is escaped by the chart.
+    path_svg = mark_safe(charts.line_chart([y["period"] for y in path["years"]], [  # noqa: S308
+        (_("on the path"), [y["path_share"] for y in path["years"]]),
+        (_("pilots"), [y["pilots_share"] for y in path["years"]]),
+        (_("all townships"), [y["share"] for y in path["years"]]),
+    ])) if path["years"] else ""
+    comparisons = pilot_comparison(f)
+    labels = group_labels()
+    for c in comparisons:
+        c.rows = comparison_rows(c)
+        # The share attaining all seven, per group (the template says so above the chart).
+        c.svg = mark_safe(charts.line_chart(c.years, [(labels[g], [c.groups[g][p].shares[7] for p in c.years])  # noqa: S308
+                                                      for g in ("matched", "same_counties", "pilots")]))
+    return {"goal_path": path, "goal_path_svg": path_svg, "pilot_comparison": comparisons, "target_numbers": list(range(1, 8))}
 
 
 def _page_key(request, kind: str, area: str) -> str:
@@ -122,7 +160,7 @@ def dashboard_xlsx(request):
     ctx = _area_context(request)
     f = ctx["filters"]
     title = _("%(area)s · %(year)s") % {"area": f.area.name, "year": school_year(f.period)}
-    return _download(workbook([*area_tables(ctx, f), area_data(ctx, f)], title=title), f"dashboard-{f.area.code}-{f.period}.xlsx",
+    return _download(workbook([*area_tables(ctx, f), *area_programme_tables(ctx), *programme_tables(ctx), area_data(ctx, f)], title=title), f"dashboard-{f.area.code}-{f.period}.xlsx",
                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
@@ -135,7 +173,7 @@ def dashboard_pdf(request):
     ctx["trend_svg"] = charts.line_chart([t["period"] for t in ctx["trend"]], [
         (label, [t["shares"][i] for t in ctx["trend"]]) for i, label in enumerate(labels)
     ])
-    ctx["tables"] = area_tables(ctx, f)
+    ctx["tables"] = [*area_tables(ctx, f), *area_programme_tables(ctx), *programme_tables(ctx)]
     ctx["colour"] = charts.share_colour
     html = render_to_string("reports/pdf/area.html", ctx, request=request)
     return _download(_pdf(html, request), f"report-{f.area.code}-{f.period}.pdf", "application/pdf")
@@ -149,6 +187,7 @@ def _township_context(request, code: str) -> dict:
     ctx = selectors.township_page(town, f)
     ctx.update(filters=f, stage_labels=selectors.stage_labels())
     _mark_verified(ctx, jurisdiction, code, f)
+    ctx.update(_township_value_added(town.code, f))
     return ctx
 
 
@@ -161,6 +200,15 @@ def _mark_verified(ctx: dict, jurisdiction, code: str, f) -> None:
     for r in ctx.get("results", []):
         r.verified = by_point.get((r.point_id, r.stage))
     ctx["verified_flips"] = flips
+
+
+def _township_value_added(code: str, f) -> dict:
+    from .selectors.value_added import township_value_added
+
+    value_added = township_value_added(code, f)
+    # Our own SVG: labels are escaped by the chart.
+    svg = mark_safe(charts.value_added_chart(value_added["rows"])) if value_added["rows"] else ""  # noqa: S308
+    return {"value_added": value_added, "value_added_svg": svg}
 
 
 def _widened(jurisdiction, town):
@@ -192,7 +240,7 @@ def township_xlsx(request, code: str):
     ctx = _township_context(request, code)
     f = ctx["filters"]
     title = _("%(area)s · %(year)s") % {"area": ctx["town"].name, "year": school_year(f.period)}
-    return _download(workbook(township_tables(ctx), title=title), f"township-{code}-{f.period}.xlsx",
+    return _download(workbook([*township_tables(ctx), *township_value_added_tables(ctx)], title=title), f"township-{code}-{f.period}.xlsx",
                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
@@ -203,7 +251,7 @@ def township_pdf(request, code: str):
     names = ctx["target_names"]
     scores = [(float(t.score) / 100 if t.score is not None else None) for _n, t in sorted(ctx["targets"].items())]
     ctx["bar_svg"] = charts.bar_chart([f"{n} {names.get(n, '')}" for n in sorted(ctx["targets"])], scores)
-    ctx["tables"] = township_tables(ctx)
+    ctx["tables"] = [*township_tables(ctx), *township_value_added_tables(ctx)]
     html = render_to_string("reports/pdf/township.html", ctx, request=request)
     return _download(_pdf(html, request), f"township-{code}-{f.period}.pdf", "application/pdf")
 

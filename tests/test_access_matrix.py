@@ -594,3 +594,29 @@ def test_the_results_api_answers_each_role_as_its_area_allows(two_counties, obse
     client.force_login(world.user(observer))
     expected = RESULTS_ACCESS[observer].get("scorecards", 200)
     assert client.get(reverse("reports:annual_report"), {"area": OWN, "period": 2024}).status_code == expected, observer
+def test_value_added_and_pilot_comparison_api_hold_the_users_area_only(world):
+    """Issue 19's endpoints: a county officer lists exactly his county's value-added rows; another
+    county's area is not found in the pilot comparison; a city sees both its counties."""
+    from evaluation.models import ObservationPoint, ValueAdded
+
+    framework = load_framework()
+    point = ObservationPoint.objects.filter(target__framework=framework, code="2.6").get()
+    own, other = _town(OWN), _town(OTHER)
+    ValueAdded.objects.bulk_create([
+        ValueAdded(division_code=code, school_code=school, point=point, period=2024, stage="primary", students=100, previous=70, actual=75,
+                   expected=72, value_added=3, lower=-1, upper=7, verdict="as_expected", schools_fitted=9)
+        for code in (own, other) for school in ("", f"9{code}")
+    ])
+    api = APIClient()
+    api.force_authenticate(world.user(f"county_{OWN}"))
+    rows = api.get("/api/value-added/", {"period": 2024}).json()["results"]
+    assert sorted((r["division_code"], r["level"]) for r in rows) == [(own, "school"), (own, "township")]
+    assert api.get("/api/value-added/", {"area": OTHER}).json()["results"] == []
+    assert [r["school_code"] for r in api.get("/api/value-added/", {"level": "school"}).json()["results"]] == [f"9{own}"]
+    assert api.get("/api/pilot-comparison/", {"area": OTHER}).status_code == 404
+    assert api.get("/api/pilot-comparison/", {"area": "3708"}).status_code == 404
+    assert api.get("/api/pilot-comparison/").status_code == 200
+    city = APIClient()
+    city.force_authenticate(world.user("city_3708"))
+    assert {r["division_code"] for r in city.get("/api/value-added/").json()["results"]} == {own, other}
+    assert city.get("/api/pilot-comparison/", {"area": "3702"}).status_code == 404

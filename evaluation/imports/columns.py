@@ -138,7 +138,7 @@ HELP_RELATIONS = SheetSpec(
     columns=(
         Column("helper_code", "帮扶学校标识码", CODE10, required=True),
         Column("helped_code", "受帮扶学校标识码", CODE10, required=True),
-        Column("kind", "帮扶方式", HELP_KIND, required=True, note="托管/集团化办学/结对帮扶/教研员包保"),
+        Column("kind", "帮扶方式", HELP_KIND, required=True, note="托管/集团化办学/联盟/结对帮扶/教研员包保"),
         Column("period", "学年", PERIOD, required=True),
     ),
 )

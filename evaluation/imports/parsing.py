@@ -156,10 +156,13 @@ HELP_KINDS = {
     "结对": "pairing",
     "城乡结对": "pairing",
     "教研员包保": "researcher",
+    "联盟": "alliance",
+    "教育联盟": "alliance",
+    "学校联盟": "alliance",
 }
 
 
-parse_help_kind = _choice(HELP_KINDS, lambda: _("should be one of 托管, 集团化办学, 结对帮扶, 教研员包保"))
+parse_help_kind = _choice(HELP_KINDS, lambda: _("should be one of 托管, 集团化办学, 联盟, 结对帮扶, 教研员包保"))
 
 
 def _parse_code(value, digits: int) -> str:

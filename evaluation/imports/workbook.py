@@ -21,7 +21,7 @@ from .parsing import FORMULA_PREFIXES, GRADES, HELP_KINDS, STAGES
 
 STAGE_LABEL = {v: k for k, v in reversed(list(STAGES.items()))}
 GRADE_LABEL = {"excellent": "优", "good": "良", "pass": "合格", "fail": "不合格"}
-HELP_LABEL = {"trusteeship": "托管", "group": "集团化办学", "pairing": "结对帮扶", "researcher": "教研员包保"}
+HELP_LABEL = {"trusteeship": "托管", "group": "集团化办学", "alliance": "联盟", "pairing": "结对帮扶", "researcher": "教研员包保"}
 CHOICES = {
     c.BOOL: ["是", "否"],
     c.GRADE: ["优", "良", "合格", "不合格"],

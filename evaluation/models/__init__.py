@@ -1,6 +1,6 @@
 from .data import ConfirmedFlag, Grade, HelpKind, HelpRelation, ImportRun, ImportStatus, SchoolYear, TownshipYear
 from .framework import Aggregation, Framework, ObservationPoint, PointScale, RuleKind, SourceKind, Target, TrendReading
-from .results import AreaCountsDue, AreaResult, PointResult, RollupJob, RollupUnit, TargetResult, TownshipResult
+from .results import AreaCountsDue, AreaResult, PointResult, RollupJob, RollupUnit, TargetResult, TownshipResult, ValueAdded, ValueAddedVerdict
 from .rounds import Assignment, Evidence, FormChange, FormEvent, FormStatus, InspectionForm, Judgment, JudgmentLevel, Round, RoundTownship
 from .verification import DataQualityFinding, VerificationItem, VerificationSample, VerifiedVerdict
 
@@ -42,4 +42,6 @@ __all__ = [
     "SourceKind",
     "Target",
     "TownshipYear",
+    "ValueAdded",
+    "ValueAddedVerdict",
 ]

@@ -110,6 +110,7 @@ class TownshipYear(models.Model):
 class HelpKind(models.TextChoices):
     TRUSTEESHIP = "trusteeship", _("Trusteeship (托管)")
     GROUP = "group", _("Education group branch (集团化办学)")
+    ALLIANCE = "alliance", _("Alliance (联盟)")
     PAIRING = "pairing", _("Pairing (结对帮扶)")
     RESEARCHER = "researcher", _("Researcher contact (教研员包保)")
 

@@ -130,3 +130,39 @@ class RollupUnit(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["job", "county"], name="unique_rollup_unit")]
 
+
+
+class ValueAddedVerdict(models.TextChoices):
+    ABOVE = "above", _("Significantly above expected")
+    AS_EXPECTED = "as_expected", _("As expected")
+    BELOW = "below", _("Significantly below expected")
+
+
+class ValueAdded(models.Model):
+    """增值性评价: a seat school's (or a 乡镇's) value of a continuous data point this school year
+    against the value expected from its own last year, by the province-wide fit of the stage
+    (`evaluation.rollup.value_added`). A school's row names it; a 乡镇's row has no school code."""
+
+    division_code = models.CharField(max_length=12)  # the 乡镇, for schools too: scoped by prefix
+    school_code = models.CharField(max_length=20, blank=True, default="")
+    point = models.ForeignKey(ObservationPoint, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    period = models.PositiveSmallIntegerField()
+    stage = models.CharField(max_length=15, choices=EvaluationStage.choices)
+    students = models.PositiveIntegerField()
+    previous = models.DecimalField(max_digits=20, decimal_places=6)
+    actual = models.DecimalField(max_digits=20, decimal_places=6)
+    expected = models.DecimalField(max_digits=20, decimal_places=6)
+    value_added = models.DecimalField(max_digits=20, decimal_places=6)
+    lower = models.DecimalField(max_digits=20, decimal_places=6)  # of the value-added, 95 %
+    upper = models.DecimalField(max_digits=20, decimal_places=6)
+    verdict = models.CharField(max_length=12, choices=ValueAddedVerdict.choices)
+    schools_fitted = models.PositiveIntegerField()  # the fit's sample: the province's seat schools of the stage
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("value-added")
+        verbose_name_plural = _("value-added")
+        constraints = [
+            models.UniqueConstraint(fields=["division_code", "school_code", "point", "period", "stage"], name="unique_value_added")
+        ]
+        indexes = [models.Index(fields=["period", "division_code"], name="valueadded_period_code")]

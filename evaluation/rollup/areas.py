@@ -183,6 +183,12 @@ def rollup_levels(*, period: int, prefix: str) -> None:
             cursor.execute("DROP TABLE rollup_area_new")
             cursor.execute("DROP TABLE rollup_tt")
             cursor.execute("DROP TABLE rollup_ts")
+    if len(prefix) <= 2:
+        # The value-added fit is province-wide: it follows the province's counts, which every
+        # change of a county's results owes (one count per burst), and a full recomputation.
+        from .value_added import rollup_value_added
+
+        changed.update(rollup_value_added(period=period, province=prefix[:2]))
     # New tokens for the areas whose counts changed (and those above them) only: a province-wide
     # count after one county changed renews that county's, its city's and the province's pages,
     # not every county's. Their other results were announced by the roll-up that changed them.

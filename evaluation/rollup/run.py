@@ -42,5 +42,12 @@ def rollup_all(*, period: int | None = None, prefix: str = "37", analyze: bool =
     for year in [period] if period is not None else held_periods():
         rollup_county(period=year, county=prefix)
         rollup_levels(period=year, prefix=prefix)
+        if len(prefix) > 2:
+            # The value-added fit is the province's (rollup_levels does it for a province prefix).
+            from core.results_version import results_changed
+
+            from .value_added import rollup_value_added
+
+            results_changed(codes=rollup_value_added(period=year, province=prefix[:2]))
     ports.results_recomputed(county_codes=[prefix], periods=[period] if period is not None else held_periods())
     return Division.objects.filter(level=Level.COUNTY, code__startswith=prefix).count()

@@ -12,9 +12,10 @@ from django.utils import timezone
 
 from core import ports
 from core.queueing import enqueue
-from core.results_version import one_bump_at_the_end
+from core.results_version import one_bump_at_the_end, results_changed
 from evaluation.models import AreaCountsDue, Framework, RollupJob, RollupUnit
 from evaluation.rollup import counties_holding, county_codes, held_periods, periods_reading, refresh_statistics, rollup_county, rollup_judgments, rollup_levels
+from evaluation.rollup.value_added import rollup_value_added
 
 # Queued by name: the tasks module imports this one, never the other way round.
 COUNTY_TASK = "evaluation.tasks.rollup_county_task"
@@ -178,11 +179,17 @@ def _maybe_finish(job_id: int) -> None:
     with transaction.atomic():
         job = RollupJob.objects.select_for_update().get(pk=job_id)
         job.units_done = job.units.count()
-        if job.units_done >= job.units_total and job.status != "done":
+        finished = job.units_done >= job.units_total and job.status != "done"
+        if finished:
             job.status, job.finished_at = "done", timezone.now()
             if job.kind == "nightly":
                 cache.delete(NIGHTLY_LOCK)
         job.save()
+    if finished:
+        # The value-added fit is province-wide: once, after the last county, not per county.
+        with transaction.atomic(), one_bump_at_the_end():
+            for period in _as_periods(job.periods or [job.period]):
+                results_changed(codes=rollup_value_added(period=period, province=job.prefix[:2]))
 
 
 def start_job(*, periods, prefix: str = "37", kind: str = "full") -> RollupJob:

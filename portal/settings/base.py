@@ -303,6 +303,12 @@ RATELIMIT_FAIL_OPEN = True
 PROGRAMME_GOAL_SHARE = 0.5
 # ... by the end of the 14th five-year plan (十四五, 2021–2025).
 PROGRAMME_GOAL_YEAR = 2025
+# The path to the goal (reports.selectors.programme): each goal as (start year, goal year, share
+# of 乡镇 attaining all seven). A school year is measured against the first goal not yet past;
+# when the province sets the next one (say half → two thirds by 2030), add it here — no code.
+PROGRAMME_GOALS = [
+    {"start": 2021, "year": PROGRAMME_GOAL_YEAR, "share": PROGRAMME_GOAL_SHARE},
+]
 PROVINCE_CODE = "37"
 # Dashboards and township pages are cached by the results token (core.results_version),
 # which every change to what they show replaces; this only bounds how long an entry lives.
