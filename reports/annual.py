@@ -198,6 +198,10 @@ def _value_added(f) -> Section:
     if not summary:
         section.paragraphs.append(_("No value-added estimates exist for this school year yet; this section is left out."))
         return section
+    section.paragraphs.append(_(
+        "%(above)s township figures were significantly above what the township's own last year predicts, and %(below)s significantly below "
+        "(a school-level estimate: the fit of this year on last year across the province's seat schools; see the value-added explanation on the township pages)."
+    ) % {"above": summary["above"], "below": summary["below"]})
     for key, title in (("leaders", pgettext("annual report", "Above expectation")), ("laggards", pgettext("annual report", "Below expectation"))):
         rows = summary.get(key) or []
         if rows:

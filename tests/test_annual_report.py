@@ -11,7 +11,7 @@ from django.db.models import Sum
 from django.test import Client
 from django.utils import timezone
 
-from evaluation.models import ObservationPoint, SchoolYear
+from evaluation.models import ObservationPoint, SchoolYear, ValueAdded
 from evaluation.rollup import framework_for_period, rollup_all
 from evaluation.services.demo import load_demo_facts
 from evaluation.services.forms import create_round
@@ -47,7 +47,7 @@ def year(world):
                      amounts={"provincial_planned": Decimal(amount), "provincial_spent": Decimal("5"), "local_planned": Decimal("3"), "local_spent": Decimal("1")})
         towns = list(Division.objects.filter(parent_id=county, kind="town").order_by("code").values_list("code", flat=True))
         for i in range(opened):
-            RectificationItem.objects.create(round=rnd, township_id=towns[i], point=point, stage="primary", problem=f"问题{county}{i}", owner="镇教办",
+            RectificationItem.objects.create(round=rnd, township_id=towns[i], point=point, stage="primary", problem=f"问题{county}{i}", owner_note="镇教办",
                                              due_on=date(2025, 6, 30), status="closed" if i == 0 else "open")
         case = submit_case(user=officer, title=f"案例{county}经验", theme="lesson", summary="……")
         review_case(user=world.user("province"), case=case, publish=True)
@@ -113,7 +113,13 @@ def test_the_reports_figures_are_the_dashboards(year, key, area):
     assert f"共产生整改事项{items.count()}项，已销号{items.filter(status='closed').count()}项" in text
     published = GoodPractice.objects.filter(unit__code__startswith=area, status="published").count()
     assert f"本学年发布优秀案例{published}个" in text
-    assert "尚无增值性评价数据" in text  # the section is there, and says so until the estimates are wired
+    # Value-added: the counts are the area's significant township rows; each leader is named.
+    va = ValueAdded.objects.filter(period=2024, school_code="", division_code__startswith=area)
+    assert va.exists()  # two school years of facts: the fit has run
+    above, below = va.filter(verdict="above"), va.filter(verdict="below")
+    assert f"本学年有{above.count()}项乡镇指标显著高于" in text and f"{below.count()}项显著低于预期" in text
+    for row in above.order_by("point__target__number", "point__order", "point__code", "-value_added", "division_code")[:3]:  # the first listed
+        assert row.division_code in text
 
 
 def test_a_countys_report_holds_nothing_of_another_county(year):

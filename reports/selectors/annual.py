@@ -120,9 +120,33 @@ def annual_figures(f: Filters, jurisdiction: Jurisdiction) -> dict:
     }
 
 
-def value_added_summary(f: Filters) -> dict | None:
-    """Value-added leaders and laggards of the area's 乡镇 for the year, or None while no
-    value-added estimates exist. The estimates are computed by the value-added part of issue 19
-    (reports/api_programme.py's selectors); until they are wired in here the report's section says
-    there are none, in a sentence."""
-    return None
+def value_added_summary(f: Filters, limit: int = 20) -> dict | None:
+    """The area's 乡镇 whose value-added is significantly above or below what their own last year
+    predicts (the interval excludes 0), for the year and stage: the leaders and the laggards, each
+    naming its point (points differ in unit, so rows are not ranked across points: largest first
+    within each point). None while the year has no value-added estimates in the area."""
+    from django.db.models import OuterRef, Subquery
+
+    from evaluation.models import ValueAdded, ValueAddedVerdict
+    from evaluation.rollup.scope import prefix_range
+    from townships.models import Division
+
+    if f.period is None:
+        return None
+    rng = prefix_range(f.area.code)
+    rows = ValueAdded.objects.filter(period=f.period, school_code="", division_code__gte=rng["lo"], division_code__lt=rng["hi"])
+    if f.stage != "all":
+        rows = rows.filter(stage=f.stage)
+    name = Division.objects.filter(code=OuterRef("division_code")).values("name")[:1]
+    found = list(
+        rows.filter(verdict__in=[ValueAddedVerdict.ABOVE, ValueAddedVerdict.BELOW])
+        .annotate(name=Subquery(name)).select_related("point")
+        .order_by("point__target__number", "point__order", "point__code", "-value_added", "division_code")
+    )
+    if not found and not rows.exists():
+        return None
+    def shape(r):
+        return {"code": r.division_code, "name": r.name or r.division_code, "point": f"{r.point.code} {r.point.name}", "value_added": r.value_added}
+    leaders = [shape(r) for r in found if r.verdict == ValueAddedVerdict.ABOVE]
+    laggards = [shape(r) for r in reversed(found) if r.verdict == ValueAddedVerdict.BELOW]
+    return {"leaders": leaders[:limit], "laggards": laggards[:limit], "above": len(leaders), "below": len(laggards)}
