@@ -25,12 +25,11 @@ equal a recomputation from scratch.
 from __future__ import annotations
 
 from collections import defaultdict
-from decimal import Decimal
 
 from django.db import connection, transaction
 from django.db.models import BooleanField, CharField
 
-from evaluation.models import Aggregation, ObservationPoint, PointScale, SchoolYear, SourceKind, ValueAdded, ValueAddedVerdict
+from evaluation.models import Aggregation, ObservationPoint, PointScale, SchoolYear, SourceKind, ValueAddedVerdict
 
 from . import words as w
 from .scope import framework_for_period, prefix_range
@@ -136,21 +135,18 @@ def _verdict(lower: float, upper: float) -> str:
     return ValueAddedVerdict.AS_EXPECTED
 
 
-def _d(v: float) -> Decimal:
+def _d(v: float) -> str:
+    # Six decimals as text, as the column keeps them (a Decimal per figure cost more than the fits).
     text = f"{v:.6f}"
-    return Decimal("0" if text == "-0.000000" else text)
+    return "0.000000" if text == "-0.000000" else text
 
 
-def _row(*, code, school, point, period, stage, students, previous, actual, expected, lower, upper, n) -> dict:
-    """A row as plain values (a model instance costs more than the fit): only the rows that
-    changed become instances, to be written."""
+def _row(*, code, school, point, period, stage, students, previous, actual, expected, lower, upper, n) -> tuple:
+    """A row as the temporary table takes it (KEY, then UPDATED)."""
     # The interval of the value-added is the prediction interval shifted: actual − [lower, upper].
     va_lower, va_upper = actual - upper, actual - lower
-    return {
-        "division_code": code, "school_code": school, "point_id": point.pk, "period": period, "stage": stage, "students": int(students),
-        "previous": _d(previous), "actual": _d(actual), "expected": _d(expected), "value_added": _d(actual - expected),
-        "lower": _d(va_lower), "upper": _d(va_upper), "verdict": _verdict(va_lower, va_upper), "schools_fitted": n,
-    }
+    return (code, school, point.pk, stage, int(students), _d(previous), _d(actual), _d(expected), _d(actual - expected),
+            _d(va_lower), _d(va_upper), _verdict(va_lower, va_upper), n)
 
 
 def compute_value_added(*, period: int, province: str = "37") -> list[dict]:
@@ -195,26 +191,72 @@ def compute_value_added(*, period: int, province: str = "37") -> list[dict]:
 
 
 UPDATED = ["students", "previous", "actual", "expected", "value_added", "lower", "upper", "verdict", "schools_fitted"]
-
-
 KEY = ("division_code", "school_code", "point_id", "stage")
+NUMERIC = {"previous", "actual", "expected", "value_added", "lower", "upper"}
+CHUNK = 2000  # rows per INSERT: 26,000 parameters, under SQLite's limit
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _new_table_sql() -> str:
+    types = {"division_code": "varchar(12)", "school_code": "varchar(20)", "point_id": "integer", "stage": "varchar(15)",
+             "students": "integer", "verdict": "varchar(12)", "schools_fitted": "integer"}
+    cols = ", ".join(f"{_q(c)} {'numeric' if c in NUMERIC else types[c]}" for c in (*KEY, *UPDATED))
+    # Keyed as the result table is: the stale-row delete probes it once per existing row.
+    return f"CREATE TEMP TABLE rollup_va_new ({cols}, PRIMARY KEY ({', '.join(_q(c) for c in KEY)}))"
+
+
+def _stale_sql() -> str:
+    match = " AND ".join(f"n.{_q(c)} = evaluation_valueadded.{_q(c)}" for c in KEY)
+    return (
+        "DELETE FROM evaluation_valueadded WHERE period = %(period)s AND division_code >= %(lo)s AND division_code < %(hi)s "
+        f"AND NOT EXISTS (SELECT 1 FROM rollup_va_new n WHERE {match}) RETURNING division_code"
+    )
+
+
+def _write_sql() -> str:
+    cols = [*KEY, *UPDATED]
+    changed = " OR ".join(f"evaluation_valueadded.{_q(c)} <> EXCLUDED.{_q(c)}" for c in UPDATED)
+    return (
+        f"INSERT INTO evaluation_valueadded ({', '.join(_q(c) for c in cols)}, period, computed_at) "
+        f"SELECT {', '.join(_q(c) for c in cols)}, %(period)s, %(now)s FROM rollup_va_new WHERE 1 = 1 "
+        "ON CONFLICT (division_code, school_code, point_id, period, stage) "
+        f"DO UPDATE SET {', '.join(f'{_q(c)} = EXCLUDED.{_q(c)}' for c in [*UPDATED, 'computed_at'])} "
+        f"WHERE {changed} RETURNING division_code"
+    )
 
 
 @transaction.atomic
 def rollup_value_added(*, period: int, province: str = "37") -> set[str]:
-    """Recompute a province's value-added of one school year and write what changed: the rows it
-    no longer has go, changed and new ones are upserted. Idempotent. Returns the 乡镇 whose rows
-    changed (their pages' tokens must be renewed: another county's data moves their fit)."""
+    """Recompute a province's value-added of one school year and write what changed, set-based:
+    the rows go to a temporary table; one statement deletes the rows it no longer has, one upserts
+    the changed and new ones (rows whose figures are the same are left alone). Idempotent. Returns
+    the 乡镇 whose rows changed (their pages' tokens must be renewed: another county's data moves
+    their fit)."""
+    from django.utils import timezone
+
     rows = compute_value_added(period=period, province=province)
-    new = {tuple(r[k] for k in KEY): r for r in rows}
-    rng = prefix_range(province)
-    existing = ValueAdded.objects.filter(period=period, division_code__gte=rng["lo"], division_code__lt=rng["hi"])
-    old = {tuple(v[1:5]): v for v in existing.values_list("pk", *KEY, *UPDATED)}
-    stale = [v[0] for key, v in old.items() if key not in new]
-    written = [ValueAdded(**r) for key, r in new.items() if key not in old or tuple(old[key][5:]) != tuple(r[f] for f in UPDATED)]
-    if stale:
-        ValueAdded.objects.filter(pk__in=stale).delete()
-    if written:
-        ValueAdded.objects.bulk_create(written, batch_size=2000, update_conflicts=True,
-                                       unique_fields=["division_code", "school_code", "point", "period", "stage"], update_fields=UPDATED)
-    return {r.division_code for r in written} | {v[1] for key, v in old.items() if key not in new}
+    params = {"period": period, **prefix_range(province), "now": connection.ops.adapt_datetimefield_value(timezone.now())}
+    width = len(KEY) + len(UPDATED)
+    changed: set[str] = set()
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS rollup_va_new")
+        cursor.execute(_new_table_sql())
+        if connection.vendor == "sqlite":
+            # SQLite's own executemany is a loop in C; long multi-row statements cost Django a
+            # regex pass over each.
+            cursor.executemany("INSERT INTO rollup_va_new VALUES (" + ", ".join(["%s"] * width) + ")", rows)
+        else:
+            # On PostgreSQL executemany is a round trip per row: a few thousand rows a statement.
+            for i in range(0, len(rows), CHUNK):
+                part = rows[i:i + CHUNK]
+                values = ", ".join(["(" + ", ".join(["%s"] * width) + ")"] * len(part))
+                cursor.execute(f"INSERT INTO rollup_va_new VALUES {values}", [v for r in part for v in r])
+        cursor.execute(_stale_sql(), params)
+        changed.update(r[0] for r in cursor.fetchall())
+        cursor.execute(_write_sql(), params)
+        changed.update(r[0] for r in cursor.fetchall())
+        cursor.execute("DROP TABLE rollup_va_new")
+    return changed
