@@ -251,6 +251,9 @@ SPECTACULAR_SETTINGS = {
         "PlanLevelEnum": "workflow.models.PlanLevel",
         "DivisionLevelEnum": "townships.models.Level",
         "EvaluationStageEnum": "evaluation.vocabulary.EvaluationStage",
+        # A result's verdict and a value-added verdict are both "verdict" in the results API.
+        "VerdictEnum": "evaluation.vocabulary.Verdict",
+        "ValueAddedVerdictEnum": "evaluation.models.results.ValueAddedVerdict",
     },
 }
 
