@@ -15,7 +15,7 @@ import csv
 import io
 import time
 
-from django.db import connection
+from django.db import connection, transaction
 from python_calamine import CalamineWorkbook
 
 from evaluation.models import ObservationPoint, SchoolYear, SourceKind
@@ -47,7 +47,10 @@ def upload_floor_s(data: bytes) -> float:
         else:
             _recreate(cursor, UPLOAD_TABLE, ", ".join(f"c{i} text" for i in range(width)))
             marks = ", ".join(["%s"] * width)
-            cursor.executemany(f"INSERT INTO {UPLOAD_TABLE} VALUES ({marks})", [[None if v == "" else str(v) for v in r] for r in body])
+            # In one transaction, as our import writes: in autocommit each row was its own commit
+            # (34 s for 30,000 rows: the "floor" was slower than the portal).
+            with transaction.atomic():
+                cursor.executemany(f"INSERT INTO {UPLOAD_TABLE} VALUES ({marks})", [[None if v == "" else str(v) for v in r] for r in body])
         elapsed = time.perf_counter() - started
         cursor.execute(f"SELECT COUNT(*) FROM {UPLOAD_TABLE}")
         copied = cursor.fetchone()[0]
