@@ -8,6 +8,9 @@ every time has its limit beside it however loaded the machine is (ratio = floor 
   schools) and of the county's urban schools (the references), the gap's verdict beside them, as
   one raw `INSERT … SELECT` over the same facts into a bare table — no previous year, no township
   facts, no judgments, targets or area counts.
+- Value-added: the same rows the roll-up wrote (every school and 乡镇 of every line) copied by one
+  raw `INSERT … SELECT` into a bare table — writing that many rows at best, with no fit, no
+  interval, no comparison with what was there.
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from evaluation.rollup import words as w
 
 UPLOAD_TABLE = "bench_floor_upload"
 ROLLUP_TABLE = "bench_floor_points"
+VALUE_ADDED_TABLE = "bench_floor_value_added"
 
 
 def _recreate(cursor, table: str, columns: str) -> None:
@@ -115,3 +119,23 @@ def rollup_floor_s(*, period: int, prefix: str) -> tuple[float, int]:
             cursor.execute("RESET work_mem")
         cursor.execute(f"DROP TABLE {ROLLUP_TABLE}")
     return elapsed, rows
+
+
+def value_added_floor_s(*, period: int, prefix: str) -> float:
+    """Seconds to copy the value-added rows of the area's provinces into a bare table."""
+    columns = ("division_code varchar(12), school_code varchar(20), point_id bigint, stage varchar(15), students integer, previous numeric, "
+               "actual numeric, expected numeric, value_added numeric, lower numeric, upper numeric, verdict varchar(12), schools_fitted integer")
+    names = ", ".join(c.split()[0] for c in columns.split(", "))
+    rng = prefix_range(prefix[:2]) if prefix else {"lo": "", "hi": "~"}
+    with connection.cursor() as cursor:
+        _recreate(cursor, VALUE_ADDED_TABLE, columns)
+        started = time.perf_counter()
+        with transaction.atomic():
+            cursor.execute(
+                f"INSERT INTO {VALUE_ADDED_TABLE} ({names}) SELECT {names} FROM evaluation_valueadded "
+                "WHERE period = %(period)s AND division_code >= %(lo)s AND division_code < %(hi)s",
+                {"period": period, **rng},
+            )
+        elapsed = time.perf_counter() - started
+        cursor.execute(f"DROP TABLE {VALUE_ADDED_TABLE}")
+    return elapsed

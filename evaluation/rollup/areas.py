@@ -131,7 +131,7 @@ def _levels(prefix: str) -> list[tuple[int, str]]:
 
 
 @transaction.atomic
-def rollup_levels(*, period: int, prefix: str) -> None:
+def rollup_levels(*, period: int, prefix: str, value_added: bool = True) -> None:
     """Area counts at every level for the 乡镇 under `prefix`: each county and city inside it, and
     the areas above it (its city, the province), which its results change — a few statements per
     round whatever the number of levels."""
@@ -183,7 +183,7 @@ def rollup_levels(*, period: int, prefix: str) -> None:
             cursor.execute("DROP TABLE rollup_area_new")
             cursor.execute("DROP TABLE rollup_tt")
             cursor.execute("DROP TABLE rollup_ts")
-    if len(prefix) <= 2:
+    if len(prefix) <= 2 and value_added:
         # The value-added fit is province-wide: it follows the province's counts, which every
         # change of a county's results owes (one count per burst), and a full recomputation.
         from .value_added import rollup_value_added

@@ -29,20 +29,22 @@ def rollup_judgments(*, period: int, county: str) -> None:
     judgments_and_verdicts(period=period, county=county, round_keys=rounds(period))
 
 
-def rollup_all(*, period: int | None = None, prefix: str = "37", analyze: bool = False) -> int:
+def rollup_all(*, period: int | None = None, prefix: str = "37", analyze: bool = False, value_added: bool = True) -> int:
     """A full synchronous recomputation (the management command and the bench): the whole area in
     one pass — a handful of statements over every 乡镇 under the prefix — then the areas at each
     level; for one school year, or (None) every year held, oldest first, since each year's
     previous values read the year before. `analyze` refreshes the planner's statistics first
-    (after bulk loads). Returns the number of counties under the prefix."""
+    (after bulk loads); `value_added` False leaves the province's value-added fit out (the bench
+    times it on its own: after a change it runs in the area counts' task, not the county's).
+    Returns the number of counties under the prefix."""
     from townships.models import Division, Level
 
     if analyze:
         refresh_statistics()
     for year in [period] if period is not None else held_periods():
         rollup_county(period=year, county=prefix)
-        rollup_levels(period=year, prefix=prefix)
-        if len(prefix) > 2:
+        rollup_levels(period=year, prefix=prefix, value_added=value_added)
+        if len(prefix) > 2 and value_added:
             # The value-added fit is the province's (rollup_levels does it for a province prefix).
             from core.results_version import results_changed
 

@@ -31,7 +31,7 @@ from django.db.models import BooleanField, CharField
 from evaluation.models import Aggregation, ObservationPoint, PointScale, SchoolYear, SourceKind, ValueAddedVerdict
 
 from . import words as w
-from .scope import framework_for_period, prefix_range
+from .scope import framework_for_period, prefix_range, tune
 
 MIN_SCHOOLS = 3  # a line through two schools leaves no spread to judge anyone by
 
@@ -262,6 +262,7 @@ def rollup_value_added(*, period: int, province: str = "37") -> set[str]:
     with connection.cursor() as cursor:
         for table in ("rollup_va_new", "rollup_va_units"):
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        tune(cursor)
         cursor.execute(_new_table_sql())
         lines = []
         if points:
