@@ -60,10 +60,12 @@ class Filters:
 
         fields = [f.attname for f in Framework._meta.concrete_fields]
         versions: dict = {}
-        for row in Framework.objects.values(*fields, "targets__number", "targets__name").order_by("pk", "targets__number"):
+        rows = Framework.objects.values(*fields, "targets__number", "targets__name").order_by("pk", "targets__number")
+        for row in rows:
             version = versions.get(row["id"])
             if version is None:
-                version = versions[row["id"]] = Framework(**{k: row[k] for k in fields})
+                # As if read by the ORM (saved, from this database), for whoever uses it in a query.
+                version = versions[row["id"]] = Framework.from_db(rows.db, fields, [row[k] for k in fields])
                 version.target_names = []
             if row["targets__number"] is not None:
                 version.target_names.append((row["targets__number"], row["targets__name"]))
