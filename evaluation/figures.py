@@ -53,10 +53,15 @@ class PointFormat:
         number = self.scaled(value)
         if self.scale == PointScale.YES_NO and not signed:
             return str(_("yes")) if number >= 1 else str(_("no"))
-        sign = "+" if signed and number > 0 else ""
+        shown = number * 100 if self.scale == PointScale.SHARE else number
+        if float(f"{shown:.{self.decimals}f}") == 0:
+            # A figure that rounds to zero is written 0.0, not -0.0 or +0.0 (a value-added
+            # interval's bound a hair below zero).
+            shown = 0.0
+        sign = "+" if signed and shown > 0 else ""
         if self.scale == PointScale.SHARE:
-            return f"{sign}{number * 100:,.{self.decimals}f}%"
-        out = f"{sign}{number:,.{self.decimals}f}"
+            return f"{sign}{shown:,.{self.decimals}f}%"
+        out = f"{sign}{shown:,.{self.decimals}f}"
         return f"{out} {self.unit_label}" if with_unit and self.unit_label else out
 
 

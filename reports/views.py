@@ -21,7 +21,7 @@ from townships.jurisdiction import jurisdiction_for
 from townships.models import Role
 
 from . import charts, selectors
-from .accountability import accountability_block
+from .accountability import accountability_block, accountability_year
 from .exports import area_data, area_tables, school_year, township_tables, workbook
 from .exports_programme import area_programme_tables, programme_tables, township_value_added_tables
 from .models import MapLayer
@@ -38,18 +38,16 @@ def _area_context(request, area_code: str | None = None) -> dict:
         raise Http404
     jurisdiction = jurisdiction_for(request)
     f = selectors.parse_filters(request.GET, jurisdiction, area_code=area_code)
-    ctx = selectors.area_dashboard(f)
     level = len(f.area.code)
+    # The province ranks its counties, read with the dashboard's other area results (one query).
+    ctx = selectors.area_dashboard(f, ranking_width=6 if level == 2 else None, goal=level in (2, 4))
     ctx["townships"] = selectors.county_townships(f) if level == 6 else None
     if level == 6:
         ctx["total"].approved = sum(1 for t in ctx["townships"] if t.review == "province_approved")
-    if level == 2:
-        ctx["ranking"] = selectors.rankings(f, width=6)
-    elif level == 4:
+    if level == 4:
         ctx["ranking"] = sorted((r for r in ctx["children"] if r.townships), key=lambda r: (-(r.share(0) or 0), r.code))
-    else:
+    elif level == 6:
         ctx["ranking"] = []
-    if level == 6:
         ctx["missing"] = selectors.missing_uploads(f, ctx["townships"])
     ctx.update(filters=f, level=level, stage_labels=selectors.stage_labels(), populations_labels=selectors.population_labels(f))
     ctx["trend_data"] = {
@@ -61,11 +59,11 @@ def _area_context(request, area_code: str | None = None) -> dict:
 
     ctx["review_labels"] = dict(AssessmentStatus.choices)
     ctx["perms_province"] = request.user.is_provincial
-    ctx.update(_programme_context(request, f, level, ctx["children"]))
+    ctx.update(_programme_context(request, f, level, ctx["children"], goal_rows=ctx.get("goal_rows")))
     return ctx
 
 
-def _programme_context(request, f, level: int, ctx_children: list) -> dict:
+def _programme_context(request, f, level: int, ctx_children: list, *, goal_rows: list | None = None) -> dict:
     """Issue 19's figures on a dashboard: 乡镇 ranked by value-added (county and city), the help
     relations counted by child area, and the helped schools' value-added against the others'."""
     from .selectors import value_added as va
@@ -74,17 +72,18 @@ def _programme_context(request, f, level: int, ctx_children: list) -> dict:
     ctx = {"help_counts": va.help_counts(f, width=selectors.CHILD_WIDTH[level] if level < 6 else 6, names=names)}
     if level in (4, 6):
         choice = va.ranking_choice(f, request.GET)
-        ctx.update(va_choice=choice, va_ranking=va.value_added_ranking(f, choice), helped_comparison=va.helped_comparison(f, choice))
+        ranking, helped = va.ranking_and_helped(f, choice)
+        ctx.update(va_choice=choice, va_ranking=ranking, helped_comparison=helped)
     if level in (2, 4):
-        ctx.update(_goal_and_pilots(f, names))
+        ctx.update(_goal_and_pilots(f, names, goal_rows))
     return ctx
 
 
-def _goal_and_pilots(f, names: dict) -> dict:
+def _goal_and_pilots(f, names: dict, goal_rows: list | None) -> dict:
     from .exports_programme import comparison_rows, group_labels
     from .selectors.programme import goal_path, pilot_comparison
 
-    path = goal_path(f, names=names)
+    path = goal_path(f, names=names, rows=goal_rows)
     # Our own SVGs: every label in them is escaped by the chart.
     path_svg = mark_safe(charts.line_chart([y["period"] for y in path["years"]], [  # noqa: S308
         (_("on the path"), [y["path_share"] for y in path["years"]]),
@@ -106,17 +105,19 @@ def _page_key(request, kind: str, area: str) -> str:
     the area's results token changes (a roll-up, review or item change inside the area)."""
     jurisdiction = jurisdiction_for(request)
     scope = "*" if jurisdiction.everything else ",".join(sorted(jurisdiction.prefixes))
-    raw = "|".join((kind, area, results_token(area), get_language() or "", scope, request.user.role, str(request.user.is_superuser), request.get_full_path()))
+    # The year: the province's block of notices counts the calendar year's (reports.accountability).
+    raw = "|".join((kind, area, results_token(area), str(accountability_year()), get_language() or "", scope, request.user.role,
+                    str(request.user.is_superuser), request.get_full_path()))
     return "page:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
-def _cached_page(request, kind: str, area: str, build, extra: dict | None = None) -> HttpResponse:
+def _cached_page(request, kind: str, area: str, build) -> HttpResponse:
     key = _page_key(request, kind, area)
     page = cache.get(key)
     if page is None:
         page = build()
         cache.set(key, page, settings.RESULT_PAGE_CACHE_SECONDS)
-    return render(request, f"reports/{kind}.html", {**page, **(extra or {})})
+    return render(request, f"reports/{kind}.html", page)
 
 
 @login_required
@@ -140,9 +141,12 @@ def dashboard(request):
             ctx["map_layer"] = MapLayer.objects.filter(is_active=True).values("pk", "name", "approval_number").first()
         ctx["breadcrumbs"] = _breadcrumbs(ctx["filters"].area, jurisdiction_for(request))
         body = render_to_string("reports/_dashboard_body.html", ctx, request=request)
-        return {"body": mark_safe(body), "page_title": f"{ctx['filters'].area.name} · {_('Dashboard')}"}  # noqa: S308 - our own template's output
+        # The province's notices, talks and decisions: cached with the body (their writes renew the
+        # province's token), so a cached page is the session, the user and the token — three queries.
+        block = accountability_block(request, area, names={r.code: r.name for r in ctx["children"]})
+        return {"body": mark_safe(body), "page_title": f"{ctx['filters'].area.name} · {_('Dashboard')}", **block}  # noqa: S308 - our own template's output
 
-    return _cached_page(request, "dashboard", area, build, extra=accountability_block(request, area))
+    return _cached_page(request, "dashboard", area, build)
 
 
 def _breadcrumbs(division, jurisdiction) -> list:

@@ -143,3 +143,30 @@ def test_bad_input_is_refused_in_chinese_and_writes_nothing(judged, client):
     r = client.post("/api/talks/", {"county": "370881", "held_on": "2026-04-01", "talked_to": "局长", "minutes": "m",
                                     "commitments": [{"township": town, "what": "整改", "due_on": "2026-07-01"}]}, content_type="application/json")
     assert r.status_code == 201 and len(r.json()["commitments"]) == 1
+
+
+def test_the_provinces_cached_dashboard_shows_a_new_notice_talk_or_decision_at_once(world, client):
+    # The block is cached with the province's body: each write renews the province's token (and
+    # not a city's), and the page key holds the year the block counts.
+    from core.results_version import results_token
+
+    province = world.user("province")
+    client.force_login(province)
+
+    def counts(day=date(2026, 10, 1)) -> list[int]:
+        with mock.patch("reports.accountability.timezone.localdate", return_value=day):
+            page = client.get("/dashboard/").content.decode()
+        block = page.split('id="accountability"')[1]
+        row = re.search(r'<tr data-code="3708">(.*?)</tr>', block)
+        return [int(n) for n in re.findall(r'class="num">(\d+)<', row.group(1))] if row else []
+
+    assert counts() == []
+    city_token = results_token("3702")
+    issue_notice(user=province, title="通报", body="x", county_codes=["370881"], issued_on=date(2026, 3, 2))
+    assert counts() == [1, 0, 0]
+    talk = record_talk(user=province, county_code="370881", held_on=date(2026, 4, 1), talked_to="局长", minutes="m")
+    assert counts() == [1, 1, 0]
+    decide_accountability(user=province, county_code="370881", decided_on=date(2026, 8, 1), decision="d", basis="b", talk_ids=[talk.pk])
+    assert counts() == [1, 1, 1]
+    assert results_token("3702") == city_token  # another city's pages stay cached
+    assert counts(date(2027, 1, 2)) == []  # a new year counts afresh, cached page or not

@@ -3,54 +3,12 @@
 Screenshots go to test-artifacts/ (look at them); every request must stay on the test server and
 the console must stay clean.
 """
-import os
-import shutil
-from pathlib import Path
 from urllib.parse import urlparse
 
-import pytest
-from django.conf import settings
-
+from tests.support.browser import ARTIFACTS, BROWSER, CHROMIUM, browser_page, login  # noqa: F401 (fixture; names other modules import)
 from townships.models import School
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", settings.BASE_DIR / "test-artifacts"))
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian chromium is not installed (.ci/run installs it)"),
-]
-
-
-@pytest.fixture
-def browser_page(live_server, monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; the ORM calls made by the test
-    # itself between page actions are still synchronous and safe.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"]
-        )
-        context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
-        page = context.new_page()
-        page.requests_seen = []
-        page.console_errors = []
-        page.on("request", lambda r: page.requests_seen.append(r.url))
-        page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
-        page.on("pageerror", lambda e: page.console_errors.append(str(e)))
-        yield page
-        context.close()
-        browser.close()
-
-
-def login(page, base, username, password="pw-for-tests-1"):
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
+pytestmark = BROWSER
 
 
 def test_county_officer_sees_own_area_in_chinese(browser_page, live_server, world):

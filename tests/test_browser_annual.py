@@ -5,14 +5,10 @@ import io
 import pytest
 
 from evaluation.services.framework import load_framework
-from tests.test_browser import ARTIFACTS, CHROMIUM, browser_page, login  # noqa: F401 (fixture)
-from tests.test_browser_dashboard import assert_clean, download
+from tests.support.browser import ARTIFACTS, BROWSER, assert_clean, browser_page, download, login  # noqa: F401 (fixture)
 from tests.test_reports import load_area
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not __import__("shutil").which(CHROMIUM), reason="Debian chromium is not installed (.ci/run installs it)"),
-]
+pytestmark = BROWSER
 
 
 @pytest.fixture

@@ -2,19 +2,15 @@
 figures on screen are the roll-up's, drilling down reaches a township, XLSX and PDF download,
 nothing leaves the test server and the console stays clean. Screenshots in test-artifacts/."""
 import io
-from urllib.parse import urlparse
 
 import pytest
 
 from evaluation.models import AreaResult, TargetResult
 from evaluation.services.framework import load_framework
-from tests.test_browser import ARTIFACTS, CHROMIUM, browser_page, login  # noqa: F401 (fixture)
+from tests.support.browser import ARTIFACTS, BROWSER, assert_clean, browser_page, download, login  # noqa: F401 (fixture; names other modules import)
 from tests.test_reports import load_area
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not __import__("shutil").which(CHROMIUM), reason="Debian chromium is not installed (.ci/run installs it)"),
-]
+pytestmark = BROWSER
 
 
 @pytest.fixture
@@ -29,21 +25,6 @@ def cell_values(page, row_selector):
         int(td.get_attribute("data-target")): int(td.get_attribute("data-attained"))
         for td in page.locator(f"{row_selector} td[data-attained]").all()
     }
-
-
-def assert_clean(page, base):
-    host = urlparse(base).netloc
-    outside = [u for u in page.requests_seen if urlparse(u).scheme in ("http", "https") and urlparse(u).netloc != host]
-    assert outside == [], outside
-    assert page.console_errors == []
-
-
-def download(page, selector):
-    with page.expect_download() as info:
-        page.click(selector)
-    path = info.value.path()
-    with open(path, "rb") as f:
-        return info.value.suggested_filename, f.read()
 
 
 def test_provincial_staff_drill_down_and_download(browser_page, live_server, results):

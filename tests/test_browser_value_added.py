@@ -1,18 +1,12 @@
 """增值性评价 as a county officer sees it in headless Debian Chromium: the township page's chart and
 table, the county ranking; no request leaves the server, the console stays clean. Screenshots in
 test-artifacts/."""
-import pytest
-
 from evaluation.rollup import rollup_all
-from tests.test_browser import ARTIFACTS, CHROMIUM, browser_page, login  # noqa: F401 (fixture)
-from tests.test_browser_dashboard import assert_clean
+from tests.support.browser import ARTIFACTS, BROWSER, assert_clean, browser_page, login  # noqa: F401 (fixture)
 from tests.test_programme import small  # noqa: F401 (fixture)
 from tests.test_value_added import COUNTY, hand  # noqa: F401 (fixture)
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not __import__("shutil").which(CHROMIUM), reason="Debian chromium is not installed (.ci/run installs it)"),
-]
+pytestmark = BROWSER
 
 
 def test_county_officer_reads_value_added(browser_page, live_server, world, hand):  # noqa: F811

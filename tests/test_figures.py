@@ -187,3 +187,16 @@ def test_pdf_reports_keep_names_whole_and_the_township_report_lists_its_rectific
     for name in ("济南市", "济宁市", "青岛市", "菏泽市"):
         assert name in area, name
     assert "请结合其乡镇数看待排名" in area.replace("\n", "")  # the note under the ranking
+
+
+def test_a_figure_that_rounds_to_zero_is_written_without_a_sign():
+    # A value-added interval's bound a hair below (or above) zero was written "-0.0%" ("+0.0%").
+    from types import SimpleNamespace
+
+    from evaluation.figures import PointFormat
+    from evaluation.templatetags.figures import figure_change
+
+    share = SimpleNamespace(scale="share", decimals=1, unit="")
+    assert [figure_change(v, share) for v in (-0.0004, 0.0004, -0.0005001, 0.012, -0.012)] == ["0.0%", "0.0%", "-0.1%", "+1.2%", "-1.2%"]
+    money = PointFormat(scale="value", decimals=2, unit="元")
+    assert (money.text(-0.004), money.text(-0.004, signed=True), money.text(-3.2, signed=True)) == ("0.00 元", "0.00 元", "-3.20 元")

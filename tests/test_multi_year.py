@@ -226,3 +226,28 @@ def test_a_framework_in_force_is_chosen_by_school_year(world):
     second = load_framework(document=framework_document(version="2024.1", applies_from=2024))
     assert [framework_for_period(p).version for p in (2020, 2021, 2023, 2024, 2030)] == ["2021.1", "2021.1", "2021.1", "2024.1", "2024.1"]
     assert Framework.objects.get(pk=first.pk).applies_from == 2021 and second.applies_from == 2024
+
+
+def test_the_pages_choose_versions_and_name_targets_as_the_rollup_does(world):
+    # The dashboards read every version with its targets once (reports.selectors.Filters.versions)
+    # instead of asking framework_for_period and target_names: the same choices, no other query.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from evaluation.rollup import framework_for_period
+    from reports.selectors import Filters, target_names
+    from townships.models import Division
+
+    load_framework()
+    load_framework(document=framework_document(version="2024.1", applies_from=2024, targets=[
+        {**t, "name": f"{t['name']}（2024）"} for t in framework_document()["targets"]]))
+    area = Division.objects.get(code="370881")
+    for period in (2020, 2021, 2023, 2024, 2025, 2030):
+        f = Filters(area=area, period=period, round_key=0, population="all", stage="all", periods=[period])
+        with CaptureQueriesContext(connection) as queries:
+            chosen, before, names = f.framework, f.previous_framework, f.target_names
+        assert len(queries) == 1
+        assert chosen == framework_for_period(period) and names == target_names(framework_for_period(period))
+        expected_before = framework_for_period(period - 1)
+        assert before == (expected_before if expected_before != chosen else None)
+    assert Filters(area=area, period=None, round_key=0, population="all", stage="all").target_names == target_names()

@@ -164,10 +164,10 @@ def county_record(jurisdiction: Jurisdiction, code: str) -> dict:
     return {"notices": notices, "talks": talks, "decisions": decisions, "decision_model": Accountability}
 
 
-def accountability_counts(jurisdiction: Jurisdiction, *, year: int) -> list[dict]:
+def accountability_counts(jurisdiction: Jurisdiction, *, year: int, names: dict[str, str] | None = None) -> list[dict]:
     """Per city of the area: notices naming its counties, talks and decisions in the year, in
     one query (a union of three grouped counts). A notice naming two counties of a city counts
-    once for it."""
+    once for it. The cities' names are read in a second query unless the caller has them."""
     from django.db.models import CharField, Value
 
     from .models import NoticeCounty
@@ -186,5 +186,6 @@ def accountability_counts(jurisdiction: Jurisdiction, *, year: int) -> list[dict
     counts: dict[str, dict] = {}
     for r in rows:
         counts.setdefault(r["city"], {"notices": 0, "talks": 0, "decisions": 0})[r["kind"]] = r["n"]
-    names = dict(Division.objects.filter(code__in=counts).values_list("code", "name"))
+    if names is None or not set(counts) <= set(names):
+        names = dict(Division.objects.filter(code__in=counts).values_list("code", "name"))
     return [{"city": c, "name": names.get(c, c), **counts[c]} for c in sorted(counts)]

@@ -52,26 +52,63 @@ class Filters:
         return next((r for r in self.rounds if r.pk == self.round_key), None)
 
     @cached_property
+    def versions(self) -> dict:
+        """Every framework version with its targets' names, in one query (a handful of versions
+        of seven targets): what the figures are judged by, last year's version and the targets'
+        names all come from it."""
+        from evaluation.models import Framework
+
+        fields = [f.attname for f in Framework._meta.concrete_fields]
+        versions: dict = {}
+        rows = Framework.objects.values(*fields, "targets__number", "targets__name").order_by("pk", "targets__number")
+        for row in rows:
+            version = versions.get(row["id"])
+            if version is None:
+                # As if read by the ORM (saved, from this database), for whoever uses it in a query.
+                version = versions[row["id"]] = Framework.from_db(rows.db, fields, [row[k] for k in fields])
+                version.target_names = []
+            if row["targets__number"] is not None:
+                version.target_names.append((row["targets__number"], row["targets__name"]))
+        return versions
+
+    def in_force(self, period: int):
+        """The version in force for a school year, chosen as evaluation.rollup.framework_for_period
+        chooses it: the latest to apply from it or earlier (of two from the same year, the newer);
+        before the first version's year, the first version."""
+        versions = list(self.versions.values())
+        applying = [v for v in versions if v.applies_from <= period]
+        if applying:
+            return max(applying, key=lambda v: (v.applies_from, v.created_at, v.pk))
+        return min(versions, key=lambda v: (v.applies_from, v.created_at, v.pk)) if versions else None
+
+    @cached_property
     def framework(self):
         """The version the figures on screen are judged by: the round's own, or for school data
         alone the version in force for the year."""
-        from evaluation.rollup import framework_for_period
-
         chosen = self.round
         if chosen is not None:
-            return chosen.framework
-        return framework_for_period(self.period) if self.period is not None else None
+            return self.versions.get(chosen.framework_id, chosen.framework)
+        return self.in_force(self.period) if self.period is not None else None
 
     @cached_property
     def previous_framework(self):
         """Last year's version, when it is another one: "last year" and "change" then compare
         figures judged by two versions, and the page says so."""
-        from evaluation.rollup import framework_for_period
-
         if self.period is None or self.framework is None:
             return None
-        before = framework_for_period(self.period - 1)
+        before = self.in_force(self.period - 1)
         return before if before is not None and before.pk != self.framework.pk else None
+
+    @property
+    def target_names(self) -> list[tuple[int, str]]:
+        """The seven targets of the version on screen (without one, of the newest version), as
+        `target_names` reads them — from `versions`, no query of its own."""
+        version = self.framework
+        if version is None:
+            newest = max(self.versions.values(), key=lambda v: (v.created_at, v.pk), default=None)
+            return list(newest.target_names) if newest is not None else []
+        known = self.versions.get(version.pk)
+        return list(known.target_names) if known is not None else target_names(version)
 
 
 def _int(value, default=None):

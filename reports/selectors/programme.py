@@ -19,9 +19,10 @@ import math
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import BooleanField, DecimalField, IntegerField, Q, Value
 
 from evaluation.models import AreaResult, TargetResult, TownshipResult
+from evaluation.rollup.scope import prefix_range
 from evaluation.vocabulary import EvaluationStage, Verdict
 from townships.models import Division, Level, PilotBatch, PilotTownship
 
@@ -39,19 +40,29 @@ def _round_by_period(f: Filters) -> dict[int, int]:
 
 
 def _results(f: Filters, periods: dict[int, int]):
-    """Per (乡镇, year): its targets attained (set), all seven, targets count and score — two queries."""
+    """Per (乡镇, year): its targets attained (set), all seven, targets count and score — one
+    statement: the township results and their attained targets' rows, as a union (a township
+    row has target 0, a target row empty township figures)."""
     if not periods:
         return {}
     q = Q()
     for p, k in periods.items():
         q |= Q(period=p, round_key=k)
-    prefix = f.area.code
+    rng = prefix_range(f.area.code)
+    inside = Q(division_code__gte=rng["lo"], division_code__lt=rng["hi"])
+    towns = TownshipResult.objects.filter(q, inside).values_list(
+        "division_code", "period", "targets_attained", "all_seven", "score", Value(0, output_field=IntegerField()))
+    targets = TargetResult.objects.filter(q, inside, verdict=Verdict.ATTAINED).values_list(
+        "division_code", "period", Value(None, output_field=IntegerField()), Value(None, output_field=BooleanField()),
+        Value(None, output_field=DecimalField(max_digits=6, decimal_places=2)), "target_number")
     out: dict[tuple[str, int], dict] = {}
-    for code, period, n, seven, score in TownshipResult.objects.filter(q, division_code__startswith=prefix).values_list(
-            "division_code", "period", "targets_attained", "all_seven", "score"):
-        out[(code, period)] = {"count": n, "seven": seven, "score": float(score) if score is not None else None, "targets": set()}
-    for code, period, target in TargetResult.objects.filter(q, division_code__startswith=prefix, verdict=Verdict.ATTAINED).values_list(
-            "division_code", "period", "target_number"):
+    attained = []
+    for code, period, n, seven, score, target in towns.union(targets, all=True):
+        if target:
+            attained.append((code, period, target))
+        else:
+            out[(code, period)] = {"count": n, "seven": seven, "score": float(score) if score is not None else None, "targets": set()}
+    for code, period, target in attained:
         if (code, period) in out:
             out[(code, period)]["targets"].add(target)
     return out
@@ -143,32 +154,44 @@ def goal_for(period: int) -> dict:
     return next((g for g in goals if g["year"] >= period), goals[-1])
 
 
-def goal_path(f: Filters, *, names: dict[str, str] | None = None, behind_limit: int = 5) -> dict:
+def goal_path_part(f: Filters, children: list[str]) -> Q | None:
+    """The area results the path reads: the area's all-seven counts (all, pilots) year by year and
+    its children's in the year on screen (`area_dashboard` reads them with its own)."""
+    periods = _round_by_period(f)
+    if not periods or f.period is None:
+        return None
+    q = Q()
+    for p, k in periods.items():
+        q |= Q(period=p, round_key=k)
+    return Q(
+        (q & Q(division_code=f.area.code, population__in=["all", "pilots"]))
+        | Q(division_code__in=children, period=f.period, round_key=periods[f.period], population="all"),
+        stage=EvaluationStage.ALL, target_number=0,
+    )
+
+
+def goal_path(f: Filters, *, names: dict[str, str] | None = None, behind_limit: int = 5, rows: list | None = None) -> dict:
     """Year by year the 乡镇 attaining all seven (all, pilots) against the straight path from the
     goal's start year (its share then) to the goal's share in the goal's year; and the child areas
-    furthest behind the path in the year on screen. Two queries."""
+    furthest behind the path in the year on screen. Two queries, or none given the `rows` of
+    `goal_path_part` (code, period, population, townships, attained) read with the dashboard's."""
     periods = _round_by_period(f)
     if not periods or f.period is None:
         return {"years": [], "behind": []}
     goal = goal_for(f.period)
-    q = Q()
-    for p, k in periods.items():
-        q |= Q(period=p, round_key=k)
     width = {2: 4, 4: 6}.get(len(f.area.code))
     if names is None and width:
         level = {4: Level.CITY, 6: Level.COUNTY}[width]
         names = dict(Division.objects.filter(code__startswith=f.area.code, level=level).values_list("code", "name"))
     children = [c for c in (names or {}) if width and len(c) == width]
-    # The area's years and its children's year on screen, in one query.
+    if rows is None:
+        # The area's years and its children's year on screen, in one query.
+        rows = AreaResult.objects.filter(goal_path_part(f, children)).values_list("division_code", "period", "population", "townships", "attained")
     counts, child_counts = {}, []
-    for code, p, pop, n, a in AreaResult.objects.filter(
-        (q & Q(division_code=f.area.code, population__in=["all", "pilots"]))
-        | Q(division_code__in=children, period=f.period, round_key=periods[f.period], population="all"),
-        stage=EvaluationStage.ALL, target_number=0,
-    ).values_list("division_code", "period", "population", "townships", "attained"):
+    for code, p, pop, n, a in rows:
         if code == f.area.code:
             counts[(p, pop)] = (n, a)
-        else:
+        elif code in children:
             child_counts.append((code, n, a))
     start_n, start_a = counts.get((goal["start"], "all"), (0, 0))
     start_share = start_a / start_n if start_n else 0.0

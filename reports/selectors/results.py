@@ -12,7 +12,7 @@ from townships.jurisdiction import Jurisdiction
 from townships.models import Division, PilotTownship
 
 from .areas import _approved_rows, _area_rows, scorecard
-from .filters import APPROVED, TARGET_NUMBERS, Filters, target_names
+from .filters import APPROVED, TARGET_NUMBERS, Filters
 
 
 def _named(queryset: QuerySet) -> QuerySet:
@@ -68,7 +68,7 @@ def area_scorecard(f: Filters) -> dict:
     codes = [(f.area.code, f.area.name)]
     rows, _populations = _approved_rows(codes, f) if f.population == APPROVED else _area_rows(codes, f)
     total = rows[f.area.code]
-    names = dict(target_names(f.framework))
+    names = dict(f.target_names)
     return {
         "area": f.area.code, "name": f.area.name, "period": f.period, "round": f.round_key, "population": f.population, "stage": f.stage,
         **scorecard(total),

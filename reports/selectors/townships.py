@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, Subquery
+from django.db.models import CharField, Exists, F, FilteredRelation, OuterRef, Q, Subquery, Value
 from django.http import Http404
 
 from evaluation.models import (
@@ -20,7 +20,7 @@ from evaluation.vocabulary import Verdict
 from townships.jurisdiction import Jurisdiction
 from townships.models import PROGRAMME_KINDS, Division, Level, PilotTownship, School
 
-from .filters import APPROVED, Filters, _int, stage_labels, target_names
+from .filters import APPROVED, Filters, _int, stage_labels
 
 
 @dataclass
@@ -60,9 +60,16 @@ def county_townships(f: Filters) -> list[TownshipRow]:
         towns = towns.filter(Exists(pilots.filter(township_id=OuterRef("code"), batch_id=_int(f.population[6:]))))
     batch = pilots.filter(township_id=OuterRef("code")).order_by("batch__year").values("batch__name")[:1]
     has_data = Exists(TownshipYear.objects.filter(township_id=OuterRef("code"), period=f.period))
+    # The self-assessment's status in the round on screen (one per 乡镇 and round), with the 乡镇.
+    if f.round_key:
+        from workflow.models import SelfAssessment
+
+        review = Subquery(SelfAssessment.objects.filter(round_id=f.round_key, township_id=OuterRef("code")).order_by("-pk").values("status")[:1])
+    else:
+        review = Value("", output_field=CharField())
     rows = {
-        c: TownshipRow(code=c, name=n, pilot=p or "", has_township_data=d)
-        for c, n, p, d in towns.annotate(batch=Subquery(batch), has_data=has_data).values_list("code", "name", "batch", "has_data")
+        c: TownshipRow(code=c, name=n, pilot=p or "", has_township_data=d, review=r or "")
+        for c, n, p, d, r in towns.annotate(batch=Subquery(batch), has_data=has_data, review=review).values_list("code", "name", "batch", "has_data", "review")
     }
     for town, n, verdict, score, vetoed in TargetResult.objects.filter(
         division_code__startswith=code, period=f.period, round_key=f.round_key
@@ -73,12 +80,6 @@ def county_townships(f: Filters) -> list[TownshipRow]:
             rows[town].vetoed = rows[town].vetoed or vetoed
     for row in rows.values():
         summarise(row)
-    if f.round_key:
-        from workflow.models import SelfAssessment
-
-        for town, status in SelfAssessment.objects.filter(round_id=f.round_key, township__parent_id=code).values_list("township_id", "status"):
-            if town in rows:
-                rows[town].review = status
     if f.population == APPROVED:
         rows = {c: r for c, r in rows.items() if r.review == "province_approved"}
     return list(rows.values())
@@ -155,7 +156,7 @@ def township_page(town: Division, f: Filters) -> dict:
     return {
         "town": town, "results": results, "targets": targets, "summary": summary if targets else None, "form": form, "judgments": judgments,
         "schools": list(schools), "items": township_items(code),
-        "target_names": dict(target_names(f.framework)),
+        "target_names": dict(f.target_names),
         "framework": f.framework,
         # Last year's figures beside these were judged by another version (only if there are any).
         "previous_framework": f.previous_framework if any(r.previous_value is not None for r in results) else None,

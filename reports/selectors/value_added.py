@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, OuterRef, Q, Subquery, Sum
+from django.db.models import BooleanField, Case, CharField, Count, Exists, OuterRef, Q, Subquery, Sum, Value, When
 
 from evaluation.models import HelpKind, HelpRelation, ValueAdded, ValueAddedVerdict
 from evaluation.rollup.scope import prefix_range
@@ -75,6 +75,34 @@ def value_added_ranking(f: Filters, choice: RankingChoice) -> list:
     for rank, r in enumerate(rows, start=1):
         r.rank, r.name = rank, r.name or r.division_code
     return rows
+
+
+def ranking_and_helped(f: Filters, choice: RankingChoice) -> tuple[list, list[dict]]:
+    """`value_added_ranking` and `helped_comparison` from one read: both are the area's rows of
+    the chosen point and stage — the 乡镇's ranked, the seat schools' counted by whether they
+    received help this year (a few hundred rows at most: the seat schools of a city)."""
+    if choice.point is None or f.period is None:
+        return [], []
+    from townships.models import Division, School
+
+    rng = prefix_range(f.area.code)
+    name = Division.objects.filter(code=OuterRef("division_code")).values("name")[:1]
+    helped = Exists(School.objects.filter(code=OuterRef("school_code"), helps_received__period=f.period))
+    rows = list(ValueAdded.objects.filter(period=f.period, point_id=choice.point.pk, stage=choice.stage,
+                                          division_code__gte=rng["lo"], division_code__lt=rng["hi"])
+                .annotate(name=Case(When(school_code="", then=Subquery(name)), default=Value(None), output_field=CharField()),
+                          helped=Case(When(school_code="", then=Value(False)), default=helped, output_field=BooleanField()))
+                .order_by("-value_added", "division_code", "school_code"))
+    ranking = _decorate([r for r in rows if not r.school_code], {choice.point.pk: choice.point})
+    for rank, r in enumerate(ranking, start=1):
+        r.rank, r.name = rank, r.name or r.division_code
+    out = []
+    for key, wanted in (("helped", True), ("other", False)):
+        group = [r for r in rows if r.school_code and r.helped is wanted]
+        n = len(group)
+        out.append({"group": key, "schools": n, "mean": (sum(r.value_added for r in group) / n) if n else None,
+                    "above": sum(1 for r in group if r.verdict == ValueAddedVerdict.ABOVE)})
+    return ranking, out
 
 
 HELP_ORDER = [HelpKind.GROUP, HelpKind.ALLIANCE, HelpKind.PAIRING, HelpKind.TRUSTEESHIP, HelpKind.RESEARCHER]

@@ -113,7 +113,8 @@ def issue_notice(*, user, title: str, body: str, county_codes, item_ids=(), issu
     _audit("notice_issue", user, f"notice:{notice.pk}", area, number=notice.number, counties=codes, items=[i.pk for i in items])
     _tell(codes, kind="notice", title=_("Notice %(number)s: %(title)s") % {"number": notice.number, "title": title},
           url=f"/workflow/notices/{notice.pk}/", key=f"notice:{notice.pk}")
-    results_changed(codes={i.township_id for i in items})
+    # The township pages list the items; the province's dashboard counts the notices (in its cached body).
+    results_changed(codes={i.township_id for i in items} | {c[:2] for c in codes})
     return notice
 
 
@@ -168,7 +169,7 @@ def record_talk(*, user, county_code: str, held_on, talked_to: str, minutes: str
            items=[i.pk for i in items])
     _tell([county.code], kind="talk", title=_("Formal talk with %(county)s on %(date)s recorded") % {"county": county.name, "date": held_on},
           url=f"/workflow/talks/{talk.pk}/", key=f"talk:{talk.pk}")
-    results_changed(codes={i.township_id for i in created + items})
+    results_changed(codes={i.township_id for i in created + items} | {county.code[:2]})
     return talk
 
 
@@ -196,4 +197,5 @@ def decide_accountability(*, user, county_code: str, decided_on, decision: str, 
            notices=[n.pk for n in notices], talks=[t.pk for t in talks], items=[i.pk for i in items])
     _tell([county.code], kind="accountability", title=_("Accountability decision on %(county)s") % {"county": county.name},
           url=f"/workflow/accountability/{decided.pk}/", key=f"accountability:{decided.pk}")
+    results_changed(codes=[county.code[:2]])  # the province's dashboard counts the decisions
     return decided
