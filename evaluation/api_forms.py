@@ -164,13 +164,13 @@ class FormViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def save(self, request, pk=None):
         """Save a draft made from `version`; a stale version is refused (409) saying what changed."""
         data = self._write_input(SaveSerializer, request)
-        return self._do(save_draft, whole=False, form=pk, forms=self.get_queryset(), user=request.user, version=data["version"], answers=data["answers"])
+        return self._do(save_draft, whole=False, form=pk, jurisdiction=jurisdiction_for(request), user=request.user, version=data["version"], answers=data["answers"])
 
     @extend_schema(request=SubmitSerializer, responses=SavedSerializer)
     @action(detail=True, methods=["post"], serializer_class=SubmitSerializer)
     def submit(self, request, pk=None):
         data = self._write_input(SubmitSerializer, request)
-        return self._do(submit_form, whole=False, form=pk, forms=self.get_queryset(), user=request.user, version=data["version"])
+        return self._do(submit_form, whole=False, form=pk, jurisdiction=jurisdiction_for(request), user=request.user, version=data["version"])
 
     @action(detail=True, methods=["post"], serializer_class=ReturnSerializer, url_path="return")
     def return_(self, request, pk=None):

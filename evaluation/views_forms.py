@@ -90,7 +90,6 @@ def _answers(post) -> dict:
 @require_POST
 def form_save(request, pk):
     # The save reads the form itself, scoped and locked in one statement (the page's autosave).
-    forms = forms_for(user=request.user, jurisdiction=jurisdiction_for(request))
     is_json = request.content_type == "application/json"
     if is_json:
         # The API's own input check ({version, answers: {code: {level, comment}}}): any other
@@ -107,7 +106,7 @@ def form_save(request, pk):
     try:
         version = data.validated_data["version"] if is_json else int(request.POST.get("version", "-1"))
         answers = data.validated_data["answers"] if is_json else _answers(request.POST)
-        form = save_draft(form=pk, forms=forms, user=request.user, version=version, answers=answers)
+        form = save_draft(form=pk, jurisdiction=jurisdiction_for(request), user=request.user, version=version, answers=answers)
     except InspectionForm.DoesNotExist:
         raise Http404 from None
     except (FormRefused, ValueError, KeyError) as e:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,9 +22,10 @@ from evaluation.models import (
     RoundTownship,
     SourceKind,
 )
-from evaluation.selectors import team_scoped
+from evaluation.selectors import forms_for, team_scoped
 from evaluation.services.rollup_jobs import queue_rollup_on_commit
 from security.audit import record as audit
+from townships.jurisdiction import Jurisdiction
 from townships.models import Role
 
 
@@ -127,19 +128,20 @@ _FORM_COLUMNS = ("id", "round_id", "township_id", "status", "version", "submitte
 _MAX_ID = 2**63 - 1
 
 
-def _locked_form(form: InspectionForm | int | str, user, forms: QuerySet[InspectionForm] | None) -> InspectionForm:
+def _locked_form(form: InspectionForm | int | str, user, jurisdiction: Jurisdiction | None) -> InspectionForm:
     """The form locked for the write, with what the write decides by: its round's school year
     (`round_period`), the user's place in its team (`assigned`, any member; `leads`, the lead)
     and whether the township's year is locked (`data_locked`; None: not asked, ask the port).
-    `forms` are the forms the caller may reach (`forms_for`): one outside them is
-    InspectionForm.DoesNotExist, as a missing one.
+    With the caller's `jurisdiction`, the form is read among the user's forms (`forms_for`): one
+    outside them is InspectionForm.DoesNotExist, as a missing one.
 
     For an inspector — the only ones who save — `forms_for` is "the forms of my team", so
     scoping, team, version and data lock are one statement, written out: built through the ORM
     it cost more than the rest of the save together (the Exists subqueries' compilation). Anyone
     else goes through `forms_for` itself (and is refused a save anyway: not on the team)."""
     form_id = form.pk if isinstance(form, InspectionForm) else form
-    if forms is not None and not team_scoped(user):
+    if jurisdiction is not None and not team_scoped(user):
+        forms = forms_for(user=user, jurisdiction=jurisdiction)
         team = Assignment.objects.filter(round_id=OuterRef("round_id"), township_id=OuterRef("township_id"), inspector_id=user.pk)
         locked_form = (
             forms.select_related(None).order_by().select_for_update(of=("self",))
@@ -163,7 +165,7 @@ def _locked_form(form: InspectionForm | int | str, user, forms: QuerySet[Inspect
         # The user's assignment to the form's team (one at most: unique_assignment). Scoped (`forms`
         # given): the inspector's teams only, as forms_for says for an inspector — a form of
         # another team is neither read nor locked.
-        f"{'INNER' if forms is not None else 'LEFT OUTER'} JOIN {a} ON {a}.round_id = {f}.round_id AND {a}.township_id = {f}.township_id AND {a}.inspector_id = %s "
+        f"{'INNER' if jurisdiction is not None else 'LEFT OUTER'} JOIN {a} ON {a}.round_id = {f}.round_id AND {a}.township_id = {f}.township_id AND {a}.inspector_id = %s "
         f"WHERE {f}.id = %s"
         + (f" FOR UPDATE OF {f}" if connection.features.has_select_for_update_of else "")
     )
@@ -199,18 +201,18 @@ def _refuse_if_data_locked(form: InspectionForm) -> None:
 
 @transaction.atomic
 def save_draft(*, form: InspectionForm | int | str, user, version: int, answers: dict[str, dict],
-               forms: QuerySet[InspectionForm] | None = None) -> InspectionForm:
+               jurisdiction: Jurisdiction | None = None) -> InspectionForm:
     """Save judgments {point code: {"level": …, "comment": …}} made from form `version`.
 
     A save from an older version is refused, saying what changed meanwhile, so two tabs or a
     double click never overwrite each other's work. A draft changes no result: no roll-up is
     queued and no page's results token changes (township pages show a team's judgments once
     the lead has submitted). The least a write needs: one statement reading the form locked
-    with the right to write it, its version and the data lock (scoped by `forms`, see
-    `_locked_form`), one reading the judgments; then the changed judgments, their log, the audit
+    with the right to write it, its version and the data lock (among the user's forms when the
+    caller gives its `jurisdiction`, see `_locked_form`), one reading the judgments; then the changed judgments, their log, the audit
     row and the new version.
     """
-    form = _locked_form(form, user, forms)
+    form = _locked_form(form, user, jurisdiction)
     if not form.assigned:
         raise FormRefused(_("You are not assigned to this township."))
     if form.status == FormStatus.SUBMITTED:
@@ -223,9 +225,13 @@ def save_draft(*, form: InspectionForm | int | str, user, version: int, answers:
             _("The form was changed by someone else since you opened it (%(changes)s). Reload it and make your change again.")
             % {"changes": described or _("saved again")}
         )
-    # Plain rows, not model instances: the code to match the answers, the two fields to compare.
-    judgments = {code: (pk, point_id, level, comment)
-                 for pk, point_id, code, level, comment in Judgment.objects.filter(form_id=form.pk).values_list("pk", "point_id", "point__code", "level", "comment")}
+    # Plain rows, written out (the ORM's compilation cost more than the statement): the code to
+    # match the answers, the two fields to compare.
+    q = connection.ops.quote_name
+    j, p = q(Judgment._meta.db_table), q(ObservationPoint._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {j}.id, {j}.point_id, {p}.code, {j}.level, {j}.comment FROM {j} INNER JOIN {p} ON {p}.id = {j}.point_id WHERE {j}.form_id = %s", [form.pk])
+        judgments = {code: (pk, point_id, level, comment) for pk, point_id, code, level, comment in cursor.fetchall()}
     new_version = form.version + 1
     log, changed = [], {}
     for code, answer in answers.items():
@@ -251,7 +257,9 @@ def save_draft(*, form: InspectionForm | int | str, user, version: int, answers:
               detail={f"{code}.{c.field}": [c.old, c.new] for code, c in log})
         # The row is locked to the commit: the new version is known without reading it back.
         form.version, form.updated_at = new_version, timezone.now()
-        InspectionForm.objects.filter(pk=form.pk).update(version=form.version, updated_at=form.updated_at)
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {q(InspectionForm._meta.db_table)} SET version = %s, updated_at = %s WHERE id = %s",
+                           [form.version, connection.ops.adapt_datetimefield_value(form.updated_at), form.pk])
     return form
 
 
@@ -272,11 +280,11 @@ def _update_judgments(changed: dict[int, tuple[str, str]]) -> None:
 
 
 @transaction.atomic
-def submit_form(*, form: InspectionForm | int | str, user, version: int, forms: QuerySet[InspectionForm] | None = None) -> InspectionForm:
+def submit_form(*, form: InspectionForm | int | str, user, version: int, jurisdiction: Jurisdiction | None = None) -> InspectionForm:
     """Submit the team's form (the lead, every point judged) from `version`, exactly once: the
     form row is locked first, so of two submits at once the second sees it submitted. Scoped by
-    `forms` as `save_draft` is."""
-    form = _locked_form(form, user, forms)
+    the caller's `jurisdiction` as `save_draft` is."""
+    form = _locked_form(form, user, jurisdiction)
     if not form.assigned:
         raise FormRefused(_("You are not assigned to this township."))
     if not form.leads:
