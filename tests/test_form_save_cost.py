@@ -6,8 +6,8 @@ every rule of the slower path still holds on the short one: another team's form 
 a stale version or a bad answer writes nothing, a locked year is refused."""
 import pytest
 from django.db import connection
-from django.utils import timezone
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from core.models import ResultsVersion
 from evaluation.models import FormChange, InspectionForm, Judgment
@@ -132,3 +132,43 @@ def test_the_short_save_keeps_every_rule(client, world, form_and_lead):
     assert saved.status_code == 200 and saved.json()["version"] == form.version + 1
     assert Judgment.objects.get(form=form, point__code=code).comment == "解锁后"
     assert AuditEvent.objects.filter(action="form_change", target=f"inspection-form:{form.pk}").count() == 1
+
+
+def test_the_api_submit_reads_the_form_once_and_submits_once(client, form_and_lead, django_capture_on_commit_callbacks):
+    form, lead = form_and_lead
+    client.force_login(lead)
+    answers = {j.point.code: {"level": "attained"} for j in form.judgments.select_related("point")}
+    version = _post(client, form.pk, {"version": form.version, "answers": answers}).json()["version"]
+    with CaptureQueriesContext(connection) as ctx, django_capture_on_commit_callbacks(execute=False) as queued:
+        first = client.post(f"/api/forms/{form.pk}/submit/", {"version": version}, content_type="application/json")
+    _one_read_of_the_form(ctx.captured_queries)
+    assert first.status_code == 200 and first.json()["status"] == "submitted"
+    assert len(queued) == 1  # the one roll-up a submit owes
+    again = client.post(f"/api/forms/{form.pk}/submit/", {"version": version}, content_type="application/json")
+    assert again.status_code == 409
+    assert AuditEvent.objects.filter(action="form_submit", target=f"inspection-form:{form.pk}").count() == 1
+
+
+def test_the_lock_ports_condition_answers_as_its_message(world, form_and_lead, monkeypatch):
+    """The SQL condition and the message come from the same locks: with none registered the
+    condition is false (as `locked` answers nothing); workflow's is true exactly while a lock on
+    the township's year is unreleased."""
+    from core import ports
+
+    form, lead = form_and_lead
+    monkeypatch.setattr(ports, "_lock_sqls", [])
+    assert ports.lock_sql(township="'x'", period="0") == "(1 = 0)"
+    monkeypatch.undo()
+
+    def condition():
+        sql = f"SELECT {ports.lock_sql(township='%s', period='%s')}"
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [form.township_id, form.round.period])
+            return bool(cursor.fetchone()[0])
+
+    key = (form.township_id, form.round.period)
+    assert not condition() and ports.locked({key}) == {}
+    lock = DataLock.objects.create(round=form.round, township_id=form.township_id, period=form.round.period, level="city", locked_by=world.user("province"))
+    assert condition() and key in ports.locked({key})
+    DataLock.objects.filter(pk=lock.pk).update(released_at=timezone.now(), released_by=world.user("province"))
+    assert not condition() and ports.locked({key}) == {}
