@@ -162,9 +162,9 @@ def _locked_form(form: InspectionForm | int | str, user, jurisdiction: Jurisdict
         f"SELECT {', '.join(f'{f}.{c}' for c in _FORM_COLUMNS)}, {r}.period, {a}.id, {a}.is_lead, "
         f"{ports.lock_sql(township=f'{f}.township_id', period=f'{r}.period')} "
         f"FROM {f} INNER JOIN {r} ON {r}.id = {f}.round_id "
-        # The user's assignment to the form's team (one at most: unique_assignment). Scoped (`forms`
-        # given): the inspector's teams only, as forms_for says for an inspector — a form of
-        # another team is neither read nor locked.
+        # The user's assignment to the form's team (one at most: unique_assignment). Scoped (a
+        # jurisdiction given): the inspector's teams only, as forms_for says for an inspector — a
+        # form of another team is neither read nor locked.
         f"{'INNER' if jurisdiction is not None else 'LEFT OUTER'} JOIN {a} ON {a}.round_id = {f}.round_id AND {a}.township_id = {f}.township_id AND {a}.inspector_id = %s "
         f"WHERE {f}.id = %s"
         + (f" FOR UPDATE OF {f}" if connection.features.has_select_for_update_of else "")
@@ -209,8 +209,8 @@ def save_draft(*, form: InspectionForm | int | str, user, version: int, answers:
     queued and no page's results token changes (township pages show a team's judgments once
     the lead has submitted). The least a write needs: one statement reading the form locked
     with the right to write it, its version and the data lock (among the user's forms when the
-    caller gives its `jurisdiction`, see `_locked_form`), one reading the judgments; then the changed judgments, their log, the audit
-    row and the new version.
+    caller gives its `jurisdiction`, see `_locked_form`), one reading the judgments; then the
+    changed judgments, their log, the audit row and the new version.
     """
     form = _locked_form(form, user, jurisdiction)
     if not form.assigned:
