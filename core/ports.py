@@ -1,7 +1,8 @@
 """Ports: what a lower app asks and a higher app answers, so imports only ever run downward.
 
 - Data locks: evaluation asks whether a township's year is locked before it changes data or a
-  form; workflow (approvals up the levels) answers.
+  form; workflow (approvals up the levels) answers — with the message naming the lock, and as an
+  SQL condition a statement can carry (a form's save asks it in the statement that locks the form).
 - Notifications: evaluation tells inspectors of an assignment or a returned form; workflow owns
   the notifications and delivers them.
 - Facts changed: townships (the pilot list: who is a pilot, in which phase, until when) tells
@@ -24,6 +25,26 @@ _lock_providers: list[LockProvider] = []
 def register_lock_provider(provider: LockProvider) -> None:
     if provider not in _lock_providers:
         _lock_providers.append(provider)
+
+
+# lock_sql(township, period) → an SQL condition, true when the township's year is locked, over
+# two SQL expressions of the asking statement (its township-code and period columns). A write
+# that reads its row anyway asks it in that same statement, and asks `locked` (for the message)
+# only when it is true: one round trip fewer on every save of a form.
+LockSql = Callable[[str, str], str]
+_lock_sqls: list[LockSql] = []
+
+
+def register_lock_sql(provider: LockSql) -> None:
+    if provider not in _lock_sqls:
+        _lock_sqls.append(provider)
+
+
+def lock_sql(*, township: str, period: str) -> str:
+    """The SQL condition "this township's year is locked" for a statement's columns; with no
+    provider registered, never (as `locked` answers)."""
+    conditions = [provider(township, period) for provider in _lock_sqls]
+    return "(" + " OR ".join(conditions) + ")" if conditions else "(1 = 0)"
 
 
 def locked(keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], str]:

@@ -1,6 +1,7 @@
 """API for the framework (read), rounds, assignments, forms (draft, submit, return) and evidence —
 for a future mobile client; scoped by the same jurisdiction rule (inspectors: their assignments)."""
 from django.db.models import Prefetch
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -142,26 +143,34 @@ class FormViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             form = fn(**kwargs)
         except FormRefused as e:
             return Response({"detail": e.message}, status=status.HTTP_409_CONFLICT)
+        except InspectionForm.DoesNotExist:
+            raise Http404 from None  # outside the user's forms: as missing
         if not whole:
             return Response(SavedSerializer(form).data)
         return Response(FormSerializer(self.get_queryset().get(pk=form.pk)).data)
+
+    def _write_input(self, serializer_class, request):
+        """The body of a save or submit, validated. The form is read (scoped, locked) by the
+        write itself; only a malformed body reads it here first, so a form outside the user's
+        forms is "not found" whatever was sent."""
+        data = serializer_class(data=request.data)
+        if not data.is_valid():
+            self.get_object()
+            raise serializers.ValidationError(data.errors)
+        return data.validated_data
 
     @extend_schema(request=SaveSerializer, responses=SavedSerializer)
     @action(detail=True, methods=["post"], serializer_class=SaveSerializer)
     def save(self, request, pk=None):
         """Save a draft made from `version`; a stale version is refused (409) saying what changed."""
-        form = self.get_object()
-        data = SaveSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        return self._do(save_draft, whole=False, form=form, user=request.user, version=data.validated_data["version"], answers=data.validated_data["answers"])
+        data = self._write_input(SaveSerializer, request)
+        return self._do(save_draft, whole=False, form=pk, jurisdiction=jurisdiction_for(request), user=request.user, version=data["version"], answers=data["answers"])
 
     @extend_schema(request=SubmitSerializer, responses=SavedSerializer)
     @action(detail=True, methods=["post"], serializer_class=SubmitSerializer)
     def submit(self, request, pk=None):
-        form = self.get_object()
-        data = SubmitSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        return self._do(submit_form, whole=False, form=form, user=request.user, version=data.validated_data["version"])
+        data = self._write_input(SubmitSerializer, request)
+        return self._do(submit_form, whole=False, form=pk, jurisdiction=jurisdiction_for(request), user=request.user, version=data["version"])
 
     @action(detail=True, methods=["post"], serializer_class=ReturnSerializer, url_path="return")
     def return_(self, request, pk=None):

@@ -36,17 +36,28 @@ def assigned_township_codes(user) -> list[str]:
     return list(Assignment.objects.filter(inspector=user).values_list("township_id", flat=True).distinct())
 
 
+def team_scoped(user) -> bool:
+    """Whether the user's forms are those of their teams, whatever their jurisdiction: inspectors
+    (not operators). The form save's locked read (evaluation/services/forms.py) relies on it."""
+    from townships.models import Role
+
+    return getattr(user, "role", None) == Role.INSPECTOR and not user.is_superuser
+
+
 def forms_for(*, user, jurisdiction: Jurisdiction):
     """Forms of the user's area (staff) or of their assignments (inspectors). An inspector's
     jurisdiction holds the 乡镇 of every assignment; the forms are only those of the rounds they
     are assigned in, not earlier or later rounds of the same 乡镇."""
-    from townships.models import Role
-
     from .models import InspectionForm
 
-    forms = jurisdiction.filter(InspectionForm.objects.select_related("round", "township__parent", "submitted_by"), "township")
-    if getattr(user, "role", None) == Role.INSPECTOR and not user.is_superuser:
+    forms = InspectionForm.objects.select_related("round", "township__parent", "submitted_by")
+    if team_scoped(user):
+        # Being on the team implies the 乡镇 is in the jurisdiction (it holds every assignment's),
+        # so the team alone decides, and the jurisdiction (a query of its own) is never resolved:
+        # an inspector's save is then one statement from the request to the locked form.
         forms = forms.filter(_on_team(user, "round", "township"))
+    else:
+        forms = jurisdiction.filter(forms, "township")
     return forms.order_by("-round__period", "township_id")
 
 

@@ -4,7 +4,7 @@ import json
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, JsonResponse
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from core.private_files import private_path
 from evaluation.api_forms import SaveSerializer
-from evaluation.models import Assignment, FormEvent, FormStatus, JudgmentLevel, TownshipYear, VerificationItem
+from evaluation.models import Assignment, FormEvent, FormStatus, InspectionForm, JudgmentLevel, TownshipYear, VerificationItem
 from evaluation.rules import evaluate_township, judge_targets
 from evaluation.selectors import assignments_for, evidence_for, forms_for, judgments_visible
 from evaluation.services.forms import FormRefused, add_evidence, return_form, save_draft, submit_form
@@ -89,23 +89,29 @@ def _answers(post) -> dict:
 @login_required
 @require_POST
 def form_save(request, pk):
-    form = _form(request, pk)
+    # The save reads the form itself, scoped and locked in one statement (the page's autosave).
     is_json = request.content_type == "application/json"
     if is_json:
         # The API's own input check ({version, answers: {code: {level, comment}}}): any other
-        # shape of JSON is a 400 saying so, before anything is read or changed.
+        # shape of JSON is a 400 saying so, before anything is changed (and after the form is
+        # found: outside the user's forms it is "not found" whatever was sent).
         try:
             data = SaveSerializer(data=json.loads(request.body or b"{}"))
             valid = data.is_valid()
         except ValueError:
             valid = False
         if not valid:
+            _form(request, pk)
             return JsonResponse({"error": _("The request was malformed.")}, status=400)
     try:
         version = data.validated_data["version"] if is_json else int(request.POST.get("version", "-1"))
         answers = data.validated_data["answers"] if is_json else _answers(request.POST)
-        form = save_draft(form=form, user=request.user, version=version, answers=answers)
+        form = save_draft(form=pk, jurisdiction=jurisdiction_for(request), user=request.user, version=version, answers=answers)
+    except InspectionForm.DoesNotExist:
+        raise Http404 from None
     except (FormRefused, ValueError, KeyError) as e:
+        if not isinstance(e, FormRefused):
+            _form(request, pk)  # a malformed version: still "not found" outside the user's forms
         message = getattr(e, "message", _("The request was malformed."))
         if is_json:
             return JsonResponse({"error": message}, status=409)

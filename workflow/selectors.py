@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Substr
 from django.utils import timezone
@@ -44,6 +45,13 @@ def locked_keys(keys: set[tuple[str, int]]) -> dict[tuple[str, int], str]:
             "date": timezone.localtime(lock.locked_at).strftime("%Y-%m-%d"), "round": lock.round.name,
         }
     return found
+
+
+def locked_sql(township: str, period: str) -> str:
+    """The lock port's SQL condition over the asking statement's township and period columns:
+    an unreleased lock there (the locks `locked_keys` names)."""
+    table = connection.ops.quote_name(DataLock._meta.db_table)
+    return f"EXISTS (SELECT 1 FROM {table} WHERE township_id = {township} AND period = {period} AND released_at IS NULL)"
 
 
 def assessments_in(jurisdiction: Jurisdiction) -> QuerySet[SelfAssessment]:
