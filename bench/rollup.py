@@ -20,7 +20,7 @@ from evaluation.rollup.value_added import rollup_value_added
 from evaluation.rules import evaluate_township
 from evaluation.services.demo import load_demo_facts
 from evaluation.services.framework import load_framework
-from townships.models import PROGRAMME_KINDS, Division, Level, School
+from townships.models import PROGRAMME_KINDS, Division, Level
 from townships.services.demo import load_demo_schools
 from townships.services.divisions import load_divisions
 
@@ -39,8 +39,8 @@ def _prepare(prefix: str) -> str:
     for province in sorted({d[:2] for d in Division.objects.filter(level=Level.PROVINCE).values_list("code", flat=True)}):
         if prefix and not province.startswith(prefix[:2]):
             continue
-        if School.objects.filter(township__code__startswith=province).exists():
-            continue
+        if SchoolYear.objects.filter(period=2023, township__code__startswith=province).exists():
+            continue  # the import group's upload leaves schools and 2024 alone: no previous year
         if province == "37" or connection.vendor != "postgresql":
             # About 30,000 schools for Shandong, as the programme's scale.
             load_demo_schools(province_prefix=province, villages_per_township=24)
