@@ -108,3 +108,46 @@ def test_http_clients_run_in_a_spawned_process_while_this_one_holds_a_thread_and
         held.release()
     assert window and all(status == 200 for _, status in window)
     assert proc.exitcode == 0
+
+
+def test_survey_clients_run_in_a_spawned_process_too(json_path):
+    """The survey group forked its clients after the groups before it had left threads and a
+    worker behind, and a whole run hung in it until the queue timed out (18 minutes)."""
+    from bench.survey_clients import client_process
+
+    class Survey(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(302)
+            self.send_header("Location", "/s/done/")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Survey)
+    held = threading.Lock()
+    held.acquire()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        import time
+
+        queue = SPAWN.Queue()
+        jobs = [[("CODE1", 0.0, False)], [("CODE2", 0.1, True)]]
+        proc = SPAWN.Process(target=client_process, args=(server.server_address[1], jobs, time.time() + 2.0, queue))
+        proc.start()
+        rows = queue.get(timeout=60)
+        proc.join(timeout=30)
+    finally:
+        server.shutdown()
+        held.release()
+    assert sorted((kind, code, status) for kind, code, status, _location, _s in rows) == [
+        ("answer", "CODE1", 302), ("double", "CODE2", 302), ("double", "CODE2", 302), ("page", "CODE1", 200), ("page", "CODE2", 200)]
+    assert proc.exitcode == 0
