@@ -166,6 +166,10 @@ def test_requests_fail_cleanly_while_postgresql_restarts_and_recover_without_res
     time.sleep(3)
     stopped_at = time.monotonic()
     server.stop()
+    # pg_ctl -w returns once the server is down; until then it still answers queries (a shutdown
+    # checkpoint on a loaded machine took more than the half second the window once allowed, and
+    # a cached page, whose reads all come first, was served whole at +0.6 s).
+    down_at = time.monotonic()
     time.sleep(3)
     server.start()
     started_at = time.monotonic()
@@ -175,7 +179,7 @@ def test_requests_fail_cleanly_while_postgresql_restarts_and_recover_without_res
         t.join(timeout=30)
 
     before = [a for a in answers if a[0] < stopped_at]
-    during = [a for a in answers if stopped_at + 0.5 < a[0] < started_at - 0.2]
+    during = [a for a in answers if down_at + 0.3 < a[0] < started_at - 0.2]
     after = [a for a in answers if a[0] > started_at + 2]
     assert before and all(a[2] == 200 for a in before), {a[2] for a in before}
     # Away: nothing but clean 503s — no server error, no timeout, no dropped connection.
