@@ -4,6 +4,7 @@ the exit status, and the HTTP clients start in fresh interpreters (spawn) whatev
 that starts them holds."""
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -78,36 +79,50 @@ def test_the_command_exits_non_zero_when_a_group_failed_and_zero_when_none_did(g
     call_command(Command(), "--only", "tiny", "--json", json_path)  # no error: status 0
 
 
-def test_http_clients_run_in_a_spawned_process_while_this_one_holds_a_thread_and_a_lock(json_path):
-    class Ok(BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
+class StubPortal(BaseHTTPRequestHandler):
+    """Answers every GET with 200 "ok" and every POST (a survey answer) with a redirect."""
 
-        def log_message(self, *args):
-            pass
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Ok)
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(302)
+        self.send_header("Location", "/s/done/")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def _run_spawned(target, args_for_port) -> tuple[list, int]:
+    """Start `target` in a spawned process against a stub portal while this process holds a thread
+    and a lock (what a fork would copy locked into the child); its first report and exit code."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), StubPortal)
     held = threading.Lock()
-    held.acquire()  # what a fork would copy locked into the child
-    serving = threading.Thread(target=server.serve_forever, daemon=True)
-    serving.start()
+    held.acquire()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        import time
-
         queue = SPAWN.Queue()
-        start = time.time() + 2.0
-        proc = SPAWN.Process(target=http_clients, args=(server.server_address[1], "/", "", 2, start, start, start + 0.5, queue))
+        proc = SPAWN.Process(target=target, args=(*args_for_port(server.server_address[1]), queue))
         proc.start()
-        window = queue.get(timeout=60)
+        report = queue.get(timeout=60)
         proc.join(timeout=30)
     finally:
         server.shutdown()
         held.release()
+    return report, proc.exitcode
+
+
+def test_http_clients_run_in_a_spawned_process_while_this_one_holds_a_thread_and_a_lock(json_path):
+    start = time.time() + 2.0
+    window, exitcode = _run_spawned(http_clients, lambda port: (port, "/", "", 2, start, start, start + 0.5))
     assert window and all(status == 200 for _, status in window)
-    assert proc.exitcode == 0
+    assert exitcode == 0
 
 
 def test_survey_clients_run_in_a_spawned_process_too(json_path):
@@ -115,39 +130,8 @@ def test_survey_clients_run_in_a_spawned_process_too(json_path):
     worker behind, and a whole run hung in it until the queue timed out (18 minutes)."""
     from bench.survey_clients import client_process
 
-    class Survey(BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def do_POST(self):
-            self.rfile.read(int(self.headers["Content-Length"]))
-            self.send_response(302)
-            self.send_header("Location", "/s/done/")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Survey)
-    held = threading.Lock()
-    held.acquire()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        import time
-
-        queue = SPAWN.Queue()
-        jobs = [[("CODE1", 0.0, False)], [("CODE2", 0.1, True)]]
-        proc = SPAWN.Process(target=client_process, args=(server.server_address[1], jobs, time.time() + 2.0, queue))
-        proc.start()
-        rows = queue.get(timeout=60)
-        proc.join(timeout=30)
-    finally:
-        server.shutdown()
-        held.release()
+    jobs = [[("CODE1", 0.0, False)], [("CODE2", 0.1, True)]]
+    rows, exitcode = _run_spawned(client_process, lambda port: (port, jobs, time.time() + 2.0))
     assert sorted((kind, code, status) for kind, code, status, _location, _s in rows) == [
         ("answer", "CODE1", 302), ("double", "CODE2", 302), ("double", "CODE2", 302), ("page", "CODE1", 200), ("page", "CODE2", 200)]
-    assert proc.exitcode == 0
+    assert exitcode == 0
