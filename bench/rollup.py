@@ -27,6 +27,7 @@ from townships.services.divisions import load_divisions
 SCALE_PREFIXES = {"city": ["3708"], "shandong": ["3708", "37"], "national": ["3708", "37", ""]}
 RESULT_TABLES = ("evaluation_pointresult", "evaluation_targetresult", "evaluation_townshipresult", "evaluation_arearesult", "evaluation_valueadded")
 FRESHNESS_REPEATS = 5
+REPEATS = {"3708": 3, "37": 3, "": 2}  # first computations timed per scale (national: ~1 min each)
 FRESHNESS_COUNTY = "370881"  # 曲阜市: the change is to the first seat primary school of its demo
 
 
@@ -112,11 +113,20 @@ def rollup_figures(scale: str) -> list[Figure]:
     for prefix in SCALE_PREFIXES[scale]:
         note = _prepare(prefix)
         rows = SchoolYear.objects.filter(period=2024, township__code__startswith=prefix).count()
-        _wipe()
-        times[prefix] = _full(prefix)
-        floor_s, floor_rows = rollup_floor_s(period=2024, prefix=prefix)
+        ours, floors = [], []
+        for _ in range(REPEATS[prefix]):
+            # Interleaved, each ours a first computation into empty tables, and the least of each
+            # kept (timeit's rule: what is above the least is the machine's other work). Single
+            # runs of either on this shared 2-core machine scattered by 2–3×.
+            _wipe()
+            ours.append(_full(prefix))
+            floor_s, floor_rows = rollup_floor_s(period=2024, prefix=prefix)
+            floors.append(floor_s)
+        times[prefix], floor_s = min(ours), min(floors)
         name = {"3708": "rollup.city", "37": "rollup.shandong", "": "rollup.national"}[prefix]
-        figures.append(Figure(f"{name}_s", times[prefix], "s", None, f"{rows} school-year rows, first computation (data {note}); value-added apart", floor=floor_s))
+        spread = f"best of {len(ours)}: ours {', '.join(f'{t:.2f}' for t in ours)} s, floor {', '.join(f'{t:.2f}' for t in floors)} s"
+        figures.append(Figure(f"{name}_s", times[prefix], "s", None, f"{rows} school-year rows, first computation (data {note}); value-added apart; {spread}",
+                              floor=floor_s))
         if prefix != "3708":
             figures.append(Figure(f"{name}_ratio_vs_floor" if prefix == "" else "rollup.ratio_vs_floor", floor_s / times[prefix], "×", None,
                                   f"floor: one raw INSERT … SELECT of the school points' student-weighted means and urban gaps ({floor_rows} rows) took {floor_s:.2f} s; target ≥ 0.3"))
