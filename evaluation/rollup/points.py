@@ -19,7 +19,7 @@ from evaluation.models import Aggregation, ObservationPoint, RuleKind, SchoolYea
 from evaluation.vocabulary import EvaluationStage
 
 from . import words as w
-from .scope import HELD_COUNTIES_SQL, drop_unheld, framework_for_period, frameworks_in_use, prefix_range, tune
+from .scope import HELD_COUNTIES_SQL, drop_unheld, framework_for_period, frameworks_in_use, planner_without, prefix_range, tune
 
 
 def _numeric(model, column: str, alias: str) -> str:
@@ -316,7 +316,8 @@ def rollup_points(*, period: int, prefix: str, framework=None) -> int:
             cursor.execute("ANALYZE rollup_towns, rollup_town, rollup_ref")
         cursor.execute(grid, params)
         if write:
-            _write_points(cursor, write, params)
+            with planner_without(cursor, "nestloop"):  # last year's results join in
+                _write_points(cursor, write, params)
             statements.append(write)
         _drop_temp(cursor)
     return len(statements)

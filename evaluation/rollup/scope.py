@@ -3,6 +3,8 @@ as a range of codes, its counties, the rounds of a school year; the planner's me
 statistics; and the announcement that an area's results changed (the pages' tokens)."""
 from __future__ import annotations
 
+import contextlib
+
 from django.db import connection
 
 from core.results_version import results_changed
@@ -134,6 +136,25 @@ def tune(cursor) -> None:
     if connection.vendor == "postgresql":
         cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute("SET LOCAL jit = off")
+
+
+@contextlib.contextmanager
+def planner_without(cursor, *methods: str):
+    """Plan the statements inside without `methods` ("nestloop", …), for this transaction: for
+    joins with a result table right after a bulk write, whose statistics still say it is empty.
+    Guessing one row, the planner nests loops over tens of thousands, scanning the table for
+    each (70 s of CPU for Shandong's points when last year's results were there); hashing is
+    the plan."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    for method in methods:
+        cursor.execute(f"SET LOCAL enable_{method} = off")
+    try:
+        yield
+    finally:
+        for method in methods:
+            cursor.execute(f"SET LOCAL enable_{method} TO DEFAULT")
 
 
 ANALYZED_TABLES = (

@@ -31,7 +31,7 @@ from django.db.models import BooleanField, CharField
 from evaluation.models import Aggregation, ObservationPoint, PointScale, SchoolYear, SourceKind, ValueAddedVerdict
 
 from . import words as w
-from .scope import framework_for_period, prefix_range, tune
+from .scope import framework_for_period, planner_without, prefix_range, tune
 
 MIN_SCHOOLS = 3  # a line through two schools leaves no spread to judge anyone by
 
@@ -276,16 +276,12 @@ def rollup_value_added(*, period: int, province: str = "37") -> set[str]:
             lines = fits(cursor)
         if lines:
             cursor.execute(_rows_sql(len(lines)), [v for line in lines for v in line])
-        if connection.vendor == "postgresql":
-            # Each statement matches the whole table against the province's rows: hashing one is
-            # the plan. Right after a bulk write the result table's statistics still say it is
-            # empty, and the planner nests loops over 76,772 rows each (minutes for Shandong).
-            cursor.execute("SET LOCAL enable_nestloop = off")
-        for sql in (_stale_sql(), _update_sql(), _insert_sql()):
-            cursor.execute(sql, params)
-            changed.update(r[0] for r in cursor.fetchall())
-        if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL enable_nestloop TO DEFAULT")
+        # Each statement matches the whole table against the province's rows (76,772 for
+        # Shandong): hashing one is the plan.
+        with planner_without(cursor, "nestloop"):
+            for sql in (_stale_sql(), _update_sql(), _insert_sql()):
+                cursor.execute(sql, params)
+                changed.update(r[0] for r in cursor.fetchall())
         cursor.execute("DROP TABLE rollup_va_new")
         if points:
             cursor.execute("DROP TABLE rollup_va_units")
