@@ -102,4 +102,9 @@ class SchoolYearViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_fields = ["period"]
 
     def get_queryset(self):
-        return school_years_for(jurisdiction_for(self.request)).order_by("school__code", "period")
+        jurisdiction = jurisdiction_for(self.request)
+        # The school's township equals the year's (denormalised, manage.py integrity_check): the
+        # same scope said of the school as well lets PostgreSQL start from the area's schools
+        # rather than walk every school in code order looking for the first page (a county's
+        # first 50: 97 ms → 6 ms on Shandong).
+        return jurisdiction.filter(school_years_for(jurisdiction), "school__township").order_by("school__code", "period")

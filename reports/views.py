@@ -3,6 +3,7 @@ view parses its filters through the jurisdiction and calls one selector."""
 from __future__ import annotations
 
 import hashlib
+import time
 
 from django.conf import settings
 from django.contrib import messages
@@ -115,9 +116,42 @@ def _cached_page(request, kind: str, area: str, build) -> HttpResponse:
     key = _page_key(request, kind, area)
     page = cache.get(key)
     if page is None:
+        page = built_once(key, build)
+    return render(request, f"reports/{kind}.html", page)
+
+
+# How long a request waits for another one building the same page before building it itself
+# (the builder died, or Redis lost the lock); the lock outlives any build so it is not lost early.
+BUILD_WAIT_S = 10.0
+BUILD_LOCK_S = 60
+BUILD_POLL_S = 0.025
+
+
+def built_once(key: str, build):
+    """The page under `key`, built by one request at a time: when a token changes under a crowd
+    (a roll-up renews the province's, and every provincial user opens the dashboard), the first
+    request builds the page and the others wait for it in the cache, rather than each computing
+    the same seconds of queries on the same CPUs. Redis down: `add` refuses and no lock is seen,
+    so each request builds its own, as before."""
+    lock = key + ":building"
+    if not cache.add(lock, 1, BUILD_LOCK_S):
+        deadline = time.monotonic() + BUILD_WAIT_S
+        while time.monotonic() < deadline:
+            held = cache.get_many([key, lock])
+            if key in held:
+                return held[key]
+            if lock not in held:
+                break  # built and gone from the cache already, or the builder failed: build
+            time.sleep(BUILD_POLL_S)
         page = build()
         cache.set(key, page, settings.RESULT_PAGE_CACHE_SECONDS)
-    return render(request, f"reports/{kind}.html", page)
+        return page
+    try:
+        page = build()
+        cache.set(key, page, settings.RESULT_PAGE_CACHE_SECONDS)
+    finally:
+        cache.delete(lock)
+    return page
 
 
 @login_required

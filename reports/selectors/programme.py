@@ -15,6 +15,7 @@ comparison group's share − its batch-year share), in percentage points.
 """
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass, field
 
@@ -92,12 +93,47 @@ def _shares(codes: list[str], period: int, results: dict) -> GroupYear:
 
 
 def _match(pilots: list[str], pool: list[str], start: int, results: dict) -> list[str]:
-    def key(p, c):
-        a, b = results[(p, start)], results[(c, start)]
-        return (abs(a["count"] - b["count"]), abs((a["score"] or 0) - (b["score"] or 0)), c)
+    """Each pilot's nearest non-pilot (module docstring): the minimum over the pool of (targets
+    apart, score apart, code), found in the pool grouped by targets attained, each group's
+    distinct scores sorted (the lowest code kept per score), rather than by comparing every pilot
+    with every 乡镇 — a province's hundreds of pilots by thousands of 乡镇 took most of its
+    dashboard's time, recomputed whenever a county's results change."""
+    lowest: dict[tuple[int, float], str] = {}
+    for c in pool:
+        r = results.get((c, start))
+        if r is not None:
+            k = (r["count"], r["score"] or 0)
+            if k not in lowest or c < lowest[k]:
+                lowest[k] = c
+    if not lowest:
+        return []
+    by_count: dict[int, list[float]] = {}
+    for n, score in lowest:
+        by_count.setdefault(n, []).append(score)
+    for scores in by_count.values():
+        scores.sort()
 
-    usable = [c for c in pool if (c, start) in results]
-    return [min(usable, key=lambda c, p=p: key(p, c)) for p in pilots if (p, start) in results and usable]
+    def nearest(n: int, x: float) -> tuple[float, str]:
+        # The scores nearest x on either side, and any equally near beyond them.
+        scores = by_count[n]
+        i = bisect.bisect_left(scores, x)
+        near = min(abs(x - scores[j]) for j in (i - 1, i) if 0 <= j < len(scores))
+        codes = []
+        for j, step in ((i - 1, -1), (i, 1)):
+            while 0 <= j < len(scores) and abs(x - scores[j]) == near:
+                codes.append(lowest[(n, scores[j])])
+                j += step
+        return near, min(codes)
+
+    matched = []
+    for p in pilots:
+        a = results.get((p, start))
+        if a is None:
+            continue
+        apart = min(abs(a["count"] - n) for n in by_count)
+        x = a["score"] or 0
+        matched.append(min(nearest(n, x) for n in by_count if abs(a["count"] - n) == apart)[1])
+    return matched
 
 
 def pilot_comparison(f: Filters) -> list[BatchComparison]:
