@@ -72,7 +72,10 @@ def record_outcome(run: ImportRun, outcome: Outcome) -> None:
     run.warning_count = len(run.warnings)
     if run.status != ImportStatus.COMMITTED:
         # The preview shows the first changed cells; the commit records all of them.
+        added: list[list] = []
+        for s in outcome.sheets:
+            added += s.added_rows(limit=MAX_SHOWN_CHANGES - len(added))
         run.changes = {
             "changed": [cell for s in outcome.sheets for cell in s.cell_changes][:MAX_SHOWN_CHANGES],
-            "added": [row for s in outcome.sheets for row in s.added_rows()][:MAX_SHOWN_CHANGES],
+            "added": added,
         }
