@@ -21,7 +21,8 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
-from operator import is_, itemgetter
+from itertools import compress
+from operator import attrgetter, is_, itemgetter
 
 from django.utils.translation import gettext as _
 
@@ -91,32 +92,32 @@ def _copied(sheet: ParsedSheet, rows: list[RowChange], present: list[c.Column], 
     if len(keys) < MIN_COPIED:
         return out
     # Equal tuples of figures (None where blank) are rows giving the same figures in the same
-    # columns. The rows are grouped by a cheap key first (the whole numbers, which hash fast) and
-    # only rows that share it by the whole tuple (Decimals hash slowly).
+    # columns. Rows are counted by a cheap key first (their whole numbers, which hash fast), in C;
+    # only the few that share one are grouped by the whole tuple (Decimals hash slowly).
     whole = [i for i, col in enumerate(present) if col.kind == c.INT]
     cheap = list(map(itemgetter(*whole), figures)) if len(whole) > 1 else figures
+    counts = Counter(cheap)
+    shared = {k for k, n in counts.items() if n > 1} if len(counts) < len(cheap) else set()
     width, nones = len(keys), (None,) * len(keys)
-    first: dict = {}
-    shared: dict = {}
-    for i, (ch, row, key) in enumerate(zip(rows, figures, cheap, strict=True)):
+
+    def enough(row: tuple) -> bool:
         # Blanks counted by identity: `count(None)` compares each Decimal with None the slow way.
-        if width - sum(map(is_, row, nones)) < MIN_COPIED:
-            continue
-        j = first.setdefault(key, i)
-        if j != i:
-            shared.setdefault(key, [j]).append(i)
-        last = previous.get(ch.key)
-        # Decimal, int and bool compare by value across types (Decimal("31.50") == 31.5 ...).
-        if last is not None and all(last.get(k) == v for k, v in zip(keys, row, strict=True) if v is not None):
-            out.append(QualityWarning("copied_last_year", sheet.name, ch.row, ch.subject, ch.township_code,
-                               _("Every figure equals last year's: copied from last year's report?")))
+        return width - sum(map(is_, row, nones)) >= MIN_COPIED
+
+    if previous:
+        for ch, row in zip(rows, figures, strict=True):
+            last = previous.get(ch.key)
+            # Decimal, int and bool compare by value across types (Decimal("31.50") == 31.5 ...).
+            if last is not None and enough(row) and all(last.get(k) == v for k, v in zip(keys, row, strict=True) if v is not None):
+                out.append(QualityWarning("copied_last_year", sheet.name, ch.row, ch.subject, ch.township_code,
+                                   _("Every figure equals last year's: copied from last year's report?")))
     groups: dict[tuple, list[int]] = {}
-    for indices in shared.values():
-        for i in indices:
+    for i in compress(range(len(rows)), map(shared.__contains__, cheap)) if shared else ():
+        if enough(figures[i]):
             groups.setdefault(figures[i], []).append(i)
-    # In the order of each group's first row, members in row order: as one pass over all rows groups them.
-    for indices in sorted((g for g in groups.values() if len(g) > 1), key=itemgetter(0)):
-        same = [rows[i] for i in sorted(indices)]
+    # Rows taken in order: the groups come in the order of their first rows, members in row order.
+    for indices in (g for g in groups.values() if len(g) > 1):
+        same = [rows[i] for i in indices]
         for ch in same:
             others = "、".join(f"{o.subject}（{_('row')} {o.row}）" for o in same if o is not ch)
             out.append(QualityWarning("identical_rows", sheet.name, ch.row, ch.subject, ch.township_code,
@@ -172,7 +173,7 @@ def school_year_warnings(sheet: ParsedSheet, rows: list[RowChange], previous: di
     # Every row's figures as one tuple (one C call per row), and the columns they make.
     if len(keys) > 1:
         try:
-            figures = list(map(itemgetter(*keys), (ch.values for ch in rows)))
+            figures = list(map(itemgetter(*keys), map(attrgetter("values"), rows)))
         except KeyError:  # a record without some column: blank there
             figures = [tuple(map(ch.values.get, keys)) for ch in rows]
     else:
