@@ -8,6 +8,8 @@ inside the same transaction, so nothing stored in between can slip past the chec
 """
 from __future__ import annotations
 
+from operator import attrgetter
+
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -110,7 +112,8 @@ def _write(outcome: Outcome, run: ImportRun) -> dict:
         if sheet.new or sheet.changed:
             WRITERS[sheet.parsed.spec.kind](new=sheet.new, changed=sheet.changed, present=sheet.parsed.present, run=run)
         kind = sheet.parsed.spec.kind
-        changes["new"].extend([kind, *ch.key] for ch in sheet.new)
+        # [kind, *key] for each new row, built in C (30,000 rows on a first upload).
+        changes["new"] += map(list, map((kind,).__add__, map(attrgetter("key"), sheet.new)))
         changes["changed"].extend(sheet.cell_changes)
     return changes
 
