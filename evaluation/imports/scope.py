@@ -61,8 +61,9 @@ class Context:
 def duplicates(sheet: ParsedSheet) -> None:
     """A key that appears twice is an error on its second row (which of the two is meant is not ours to guess)."""
     first_row: dict[tuple, int] = {}
+    keys = sheet.spec.key
     for record in sheet.records:
-        key = tuple(record.get(k) for k in sheet.spec.key)
+        key = tuple(map(record.get, keys))
         if None in key:
             continue
         if key in first_row:
