@@ -20,14 +20,14 @@ from townships.jurisdiction import Jurisdiction
 from townships.models import School
 
 from . import columns as c
-from .pipeline import evaluate, record_outcome
+from .pipeline import collector_paused, evaluate, record_outcome
 from .records import ImportRefused, Outcome
 from .writing import WRITERS
 
 
 def commit_kept(*, run: ImportRun, user, jurisdiction: Jurisdiction, confirmations: dict[str, str] | None) -> ImportRun:
     """Commit a previewed upload from its kept original; raises ImportRefused (nothing written)."""
-    with transaction.atomic():
+    with collector_paused(), transaction.atomic():
         # Locked to the end of the transaction: two commits of one upload cannot both pass.
         run = ImportRun.objects.select_for_update().get(pk=run.pk)
         if run.status == ImportStatus.COMMITTED:
@@ -45,7 +45,7 @@ def commit_kept(*, run: ImportRun, user, jurisdiction: Jurisdiction, confirmatio
 def commit_data(*, run: ImportRun, data: bytes, user, jurisdiction: Jurisdiction, confirmations: dict[str, str] | None,
                 confirm_all: str | None) -> ImportRun:
     """Check and commit in one step (command line, API); a refusal is only recorded on the run."""
-    with transaction.atomic():
+    with collector_paused(), transaction.atomic():
         outcome = evaluate(data, jurisdiction, run=None)
         if confirm_all:
             confirmations = {f.id: confirm_all for f in outcome.flags}
