@@ -97,8 +97,9 @@ def _holds_formula(archive: zipfile.ZipFile, sheets: list[zipfile.ZipInfo]) -> b
             tail = b""
             while chunk := xml.read(SCAN_CHUNK):
                 buf = tail + chunk
-                # Cheap substring tests first; the regex only runs on text that may hold a formula.
-                if (b"<f" in buf or b":f" in buf) and _FORMULA_RE.search(buf):
+                # Cheap tests first: one byte (memchr: a sheet's cells rarely hold an "f"), two,
+                # and the regex only on text that may hold a formula.
+                if b"f" in buf and (b"<f" in buf or b":f" in buf) and _FORMULA_RE.search(buf):
                     return True
                 last = buf.rfind(b"<")
                 tail = buf[last:] if last >= 0 else b""
