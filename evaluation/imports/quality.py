@@ -53,11 +53,10 @@ def _n(v):
 
 def _numbers(values) -> list:
     """`_n` of each value, computed once per distinct value: a column holds few (counts, figures).
-    bool hashes like 1, so a column holding one takes the value-by-value path."""
-    distinct = set(values)
-    if any(v.__class__ is bool for v in distinct):
+    True equals 1 as a key, so a column holding a bool takes the value-by-value path."""
+    if bool in set(map(type, values)):
         return list(map(_n, values))
-    return list(map({v: _n(v) for v in distinct}.__getitem__, values))
+    return list(map({v: _n(v) for v in set(values)}.__getitem__, values))
 
 
 def _consistency(sheet: ParsedSheet, rows: list[RowChange], columns: dict[str, tuple]) -> list[QualityWarning]:
@@ -134,11 +133,11 @@ def _heaping(sheet: ParsedSheet, present: list[c.Column], columns: dict[str, tup
     for col in present:
         if col.kind != c.INT:
             continue
-        # Counted per distinct value (counts repeat a lot); bool hashes like 1 and is no count.
-        counts = Counter(columns[col.key])
+        # Counted per distinct value (counts repeat a lot). A bool is no count, and as a key it
+        # equals 1: a column holding one leaves them out first.
+        values = columns[col.key]
+        counts = Counter(values if bool not in set(map(type, values)) else [v for v in values if not isinstance(v, bool)])
         counts.pop(None, None)
-        if any(v.__class__ is bool for v in counts):
-            counts = Counter(v for v in columns[col.key] if v is not None and not isinstance(v, bool))
         tens = hundreds = k0 = k00 = 0
         for v, n in counts.items():
             v = int(v)
