@@ -4,7 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from core.spreadsheets import RawSheet
+from core import spreadsheets
+from core.spreadsheets import FileRefused, RawSheet, read_workbook
 from evaluation.imports import columns as c
 from evaluation.imports.parsing import PARSERS, CellError
 from evaluation.imports.upsert import bulk_upsert
@@ -100,3 +101,31 @@ def test_the_collector_is_restored_after_an_upload(world):
     upload(officer, f.school_year_xlsx())
     upload(officer, b"not a spreadsheet", dry_run=True)
     assert gc.isenabled()
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 5, 7, 1 << 20])
+def test_the_formula_scan_reads_a_sheet_in_chunks_and_misses_no_formula_cut_between_two(monkeypatch, chunk):
+    """The scan unzips a sheet a chunk at a time: a formula tag cut at any byte is still found,
+    and a sheet without one still passes."""
+    monkeypatch.setattr(spreadsheets, "SCAN_CHUNK", chunk)
+    with pytest.raises(FileRefused, match="公式"):
+        read_workbook(f.school_year_xlsx(rows=[["7370881001", "a", 2024, "=400+420"]]))
+    assert read_workbook(f.school_year_xlsx())[0].rows
+
+
+@pytest.mark.django_db
+def test_the_collector_is_paused_while_an_upload_is_checked_and_left_off_if_it_was(world, monkeypatch):
+    from evaluation.imports import commit
+
+    seen = []
+    checked = commit.evaluate
+    monkeypatch.setattr(commit, "evaluate", lambda *a, **k: seen.append(gc.isenabled()) or checked(*a, **k))
+    officer = world.user("county_370881")
+    assert upload(officer, f.school_year_xlsx()).status == ImportStatus.COMMITTED
+    assert seen == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        upload(officer, f.school_year_xlsx())
+        assert not gc.isenabled()  # an upload does not switch on what someone else switched off
+    finally:
+        gc.enable()

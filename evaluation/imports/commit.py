@@ -8,6 +8,8 @@ inside the same transaction, so nothing stored in between can slip past the chec
 """
 from __future__ import annotations
 
+from operator import attrgetter
+
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,14 +20,14 @@ from townships.jurisdiction import Jurisdiction
 from townships.models import School
 
 from . import columns as c
-from .pipeline import evaluate, record_outcome
+from .pipeline import collector_paused, evaluate, record_outcome
 from .records import ImportRefused, Outcome
 from .writing import WRITERS
 
 
 def commit_kept(*, run: ImportRun, user, jurisdiction: Jurisdiction, confirmations: dict[str, str] | None) -> ImportRun:
     """Commit a previewed upload from its kept original; raises ImportRefused (nothing written)."""
-    with transaction.atomic():
+    with collector_paused(), transaction.atomic():
         # Locked to the end of the transaction: two commits of one upload cannot both pass.
         run = ImportRun.objects.select_for_update().get(pk=run.pk)
         if run.status == ImportStatus.COMMITTED:
@@ -43,7 +45,7 @@ def commit_kept(*, run: ImportRun, user, jurisdiction: Jurisdiction, confirmatio
 def commit_data(*, run: ImportRun, data: bytes, user, jurisdiction: Jurisdiction, confirmations: dict[str, str] | None,
                 confirm_all: str | None) -> ImportRun:
     """Check and commit in one step (command line, API); a refusal is only recorded on the run."""
-    with transaction.atomic():
+    with collector_paused(), transaction.atomic():
         outcome = evaluate(data, jurisdiction, run=None)
         if confirm_all:
             confirmations = {f.id: confirm_all for f in outcome.flags}
@@ -110,7 +112,8 @@ def _write(outcome: Outcome, run: ImportRun) -> dict:
         if sheet.new or sheet.changed:
             WRITERS[sheet.parsed.spec.kind](new=sheet.new, changed=sheet.changed, present=sheet.parsed.present, run=run)
         kind = sheet.parsed.spec.kind
-        changes["new"].extend([kind, *ch.key] for ch in sheet.new)
+        # [kind, *key] for each new row, built in C (30,000 rows on a first upload).
+        changes["new"] += map(list, map((kind,).__add__, map(attrgetter("key"), sheet.new)))
         changes["changed"].extend(sheet.cell_changes)
     return changes
 

@@ -72,14 +72,15 @@ class SheetOutcome:
     # Data-quality warnings (quality.py), as dicts: shown and kept, never refusing the file.
     warnings: list[dict] = field(default_factory=list)
 
-    def added_rows(self) -> list[list]:
+    def added_rows(self, limit: int | None = None) -> list[list]:
         """The new rows as the preview lists them: [sheet, subject, the row's values] — a help
-        relation too, whose key is all it has."""
+        relation too, whose key is all it has. `limit`: only the first that many (the preview
+        keeps the first 2,000; formatting all 30,000 of a first upload cost a sixth of it)."""
         headers = {col.key: col.header for col in self.parsed.present}
         # Translated once, not per yes/no cell (120,000 lookups for a 30,000-row first upload).
         words = {True: str(_("yes")), False: str(_("no"))}
         out = []
-        for ch in self.new:
+        for ch in self.new if limit is None else self.new[:limit]:
             shown = [f"{headers[k]}：{words[v] if isinstance(v, bool) else v}" for k, v in ch.values.items() if k in headers and v not in (None, "")]
             out.append([self.parsed.spec.title, ch.subject, "；".join(shown)])
         return out

@@ -61,8 +61,9 @@ class Context:
 def duplicates(sheet: ParsedSheet) -> None:
     """A key that appears twice is an error on its second row (which of the two is meant is not ours to guess)."""
     first_row: dict[tuple, int] = {}
+    keys = sheet.spec.key
     for record in sheet.records:
-        key = tuple(record.get(k) for k in sheet.spec.key)
+        key = tuple(map(record.get, keys))
         if None in key:
             continue
         if key in first_row:
@@ -112,28 +113,22 @@ def check_schools(sheet: ParsedSheet, ctx: Context) -> list[RowChange]:
 def check_school_years(sheet: ParsedSheet, ctx: Context) -> list[RowChange]:
     code_col = sheet.spec.column("school_code")
     rows = []
+    # Bound once: the loop runs for each of up to 30,000 rows. The file's own schools sheet, when
+    # it has one, may place a school elsewhere: then every code goes through ctx.school.
+    school = ctx.schools.get if not ctx.pending_schools else ctx.school
+    invalid, append = sheet.invalid_rows, rows.append
     # References are checked on every row whose code could be read, so all errors come at once.
     for r in sheet.records:
         code = r["school_code"]
         if code is None:
             continue
-        ref = ctx.school(code)
+        ref = school(code)
         if ref is None:
             sheet.error(r["_row"], code_col, code, _("no such school in your area"))
-        elif r["_row"] not in sheet.invalid_rows:
+        elif r["_row"] not in invalid:
             school_id, township, name = ref
             period = r["period"]
-            rows.append(
-                RowChange(
-                    row=r["_row"],
-                    key=(code, period),
-                    values=r,
-                    township_code=township,
-                    period=period,
-                    subject=f"{code} {name} {period}",
-                    school_id=school_id,
-                )
-            )
+            append(RowChange(r["_row"], (code, period), r, township, period, f"{code} {name} {period}", school_id))
     return rows
 
 

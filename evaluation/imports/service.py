@@ -16,7 +16,7 @@ from evaluation.models import ImportRun, ImportStatus
 from townships.jurisdiction import Jurisdiction
 
 from .commit import commit_data, commit_kept
-from .pipeline import evaluate, record_outcome
+from .pipeline import collector_paused, evaluate, record_outcome
 from .records import Flag, ImportRefused, Outcome, RowChange, SheetOutcome
 
 __all__ = [
@@ -55,8 +55,9 @@ def preview_import(*, run: ImportRun, jurisdiction: Jurisdiction) -> ImportRun:
     run.status = ImportStatus.RUNNING
     run.progress = 10
     run.save(update_fields=["status", "progress"])
-    outcome = evaluate(stored_bytes(run), jurisdiction, run=run)
-    record_outcome(run, outcome)
+    with collector_paused():
+        outcome = evaluate(stored_bytes(run), jurisdiction, run=run)
+        record_outcome(run, outcome)
     run.status = ImportStatus.INVALID if outcome.errors else ImportStatus.PREVIEWED
     run.progress = 100
     run.save()

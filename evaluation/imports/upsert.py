@@ -38,9 +38,12 @@ def bulk_upsert(
     cols = list(columns)
     if touch:
         now = timezone.now()
+        # COPY reads text: the stamp is formatted once here, not by the CSV writer for each row
+        # (the same text: the writer calls str()).
+        stamp = str(now) if connection.vendor == "postgresql" else now
         cols.append(touch)
-        rows = [(*r, now) for r in rows]
-        new_rows = [(*r, now) for r in new_rows]
+        rows = [(*r, stamp) for r in rows]
+        new_rows = [(*r, stamp) for r in new_rows]
     if connection.vendor != "postgresql":
         _executemany_upsert(model, conflict, cols, new_rows + rows)
         return len(rows) + len(new_rows)
