@@ -29,6 +29,16 @@ def _public_url(request, code: str = "") -> str:
     return base.rstrip("/") + path if base else request.build_absolute_uri(path)
 
 
+def _whole_number(raw, *, default=None):
+    """A form field as a whole number a database key can hold, else `default`: blank, spaces,
+    "NaN", "4.7e+16", "²" (a digit to str.isdigit, not to int) and 30-digit numbers all answer
+    the form's own Chinese error, never a 500 (the page fuzzer found ' ' and '4.7e+16')."""
+    raw = (raw or "").strip()
+    if raw.isascii() and raw.isdecimal() and len(raw) <= 18:
+        return int(raw)
+    return default
+
+
 def _when(value: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value or "")
@@ -64,15 +74,16 @@ def window_new(request):
         for s in schools:
             raw = (request.POST.get(f"target_{s.pk}") or "").strip()
             if raw:
-                targets[s.pk] = int(raw) if raw.isdigit() else -1
-        questionnaire = questionnaires.filter(pk=request.POST.get("questionnaire") or 0).first()
+                targets[s.pk] = _whole_number(raw, default=-1)
+        questionnaire_id = _whole_number(request.POST.get("questionnaire"))
+        questionnaire = questionnaires.filter(pk=questionnaire_id).first() if questionnaire_id is not None else None
         opens, closes = _when(request.POST.get("opens_at")), _when(request.POST.get("closes_at"))
-        period = request.POST.get("period", "")
+        period = _whole_number(request.POST.get("period"))
         try:
-            if questionnaire is None or opens is None or closes is None or not period.isdigit():
+            if questionnaire is None or opens is None or closes is None or period is None:
                 raise SurveyRefused(_("Choose a questionnaire, a school year and both dates."))
             window = windows.open_window(user=request.user, jurisdiction=jurisdiction, township_code=township.code, questionnaire=questionnaire,
-                                         period=int(period), opens_at=opens, closes_at=closes, targets=targets)
+                                         period=period, opens_at=opens, closes_at=closes, targets=targets)
         except SurveyRefused as exc:
             messages.error(request, exc.message)
         else:
@@ -107,7 +118,7 @@ def window_slips(request, pk: int):
     codes = selectors.codes_of(window).filter(spent_at__isnull=True)
     school = request.GET.get("school")
     if school:
-        codes = codes.filter(school_id=school if school.isdigit() else 0)
+        codes = codes.filter(school_id=_whole_number(school, default=0))
     slips = [{"code": c, "printed": format_code(c.code), "qr": qr_svg(_public_url(request, c.code))} for c in codes[:settings.SURVEY_MAX_CODES_PER_SCHOOL]]
     return render(request, "surveys/slips.html", {"window": window, "slips": slips, "start": _public_url(request)})
 

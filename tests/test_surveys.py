@@ -176,6 +176,28 @@ def test_the_open_window_page_issues_codes_and_the_slips_and_excel_hold_them(sur
     assert "必须是" in bad.content.decode() and snapshot(*SURVEY_TABLES) == before
 
 
+@pytest.mark.parametrize("field, value", [
+    ("questionnaire", " "), ("questionnaire", "4.710075965124284e+16"), ("questionnaire", "NaN"), ("questionnaire", "9" * 30),
+    ("period", "²"), ("period", "2024.0"), (None, "²"),
+])
+def test_a_window_form_with_a_malformed_number_is_refused_in_chinese_and_opens_nothing(surveys, field, value):
+    """The page fuzzer found these answering 500: a blank or float-like questionnaire id went to
+    the database as a key, and '²' passes str.isdigit but not int()."""
+    world, parents, _students = surveys
+    client = Client()
+    client.force_login(world.user(f"county_{OWN}"))
+    school = world.schools[OWN][0]
+    form = {"township": school.township_id, "questionnaire": parents.pk, "period": "2024",
+            "opens_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+            "closes_at": (timezone.localtime() + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M"), f"target_{school.pk}": "12"}
+    form[field or f"target_{school.pk}"] = value
+    before = snapshot(*SURVEY_TABLES)
+    response = client.post(reverse("surveys:new"), form, follow=True)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert ("请选择" in page or "必须是" in page) and snapshot(*SURVEY_TABLES) == before
+
+
 # --- the public answer page ------------------------------------------------------------------
 
 def test_a_code_answers_once_and_the_answer_keeps_no_person(surveys, django_capture_on_commit_callbacks):
