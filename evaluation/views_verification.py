@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core import params
 from core.private_files import private_path
 from evaluation.models import Round, VerificationItem, VerificationSample
 from evaluation.selectors import findings_for, forms_for, verification_counts, verification_items_for, verified_verdicts_for
@@ -41,7 +42,8 @@ def verification_home(request):
 def verification_draw(request):
     if not request.user.is_provincial:
         raise Http404  # like any page outside one's area
-    rnd = get_object_or_404(Round, pk=request.POST.get("round") if str(request.POST.get("round", "")).isdigit() else None)
+    # Through the project's one reader: "²" passes str.isdigit but not int() (a 500 before).
+    rnd = get_object_or_404(Round, pk=params.int_param(request.POST, "round"))
     try:
         per_township = int(request.POST.get("per_township", "8"))
     except ValueError:

@@ -228,6 +228,12 @@ def test_findings_are_the_countys_own(client, rnd, world):
     assert client.post(reverse("evaluation:verification_draw"), {"round": rnd.pk, "seed": "x"}).status_code == 404
     assert api.post("/api/verification-samples/", {"round": rnd.pk, "seed": "x"}, format="json").status_code == 403
     assert snapshot(VerificationSample, VerificationItem) == before
+    # The province with a round id that is no number: the Chinese 400, nothing drawn.
+    client.force_login(world.user("province"))
+    for bad in ("²", " 1.5", "9" * 30):
+        refused = client.post(reverse("evaluation:verification_draw"), {"round": bad, "seed": "x"})
+        assert refused.status_code == 400 and "参数" in refused.content.decode()
+    assert snapshot(VerificationSample, VerificationItem) == before
 
 
 def test_the_api_draws_and_records(rnd, world):
