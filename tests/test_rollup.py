@@ -67,19 +67,33 @@ def test_the_same_few_statements_whatever_the_size(data, django_assert_max_num_q
 
 
 def test_a_first_write_that_meets_existing_rows_falls_back_to_the_upsert(data, monkeypatch):
-    """The plain INSERT of a first computation runs in a savepoint: should the rows exist after
-    all (another run wrote them meanwhile), it upserts instead, with the same outcome."""
-    import evaluation.rollup.points as rollup
+    """The plain INSERTs of a first computation (points, targets, townships) run in a savepoint:
+    should the rows exist after all (another run wrote them meanwhile), they upsert instead, with
+    the outcome of a computation from scratch."""
+    import evaluation.rollup.scope as scope
+    from evaluation.models import TargetResult, TownshipResult
+    from evaluation.rollup import rollup_county
 
-    rollup_points(framework=data, period=2024, prefix=PREFIX)
-    first = sorted(PointResult.objects.values_list("division_code", "point_id", "stage", "value", "verdict"))
+    def results():
+        return (
+            sorted(PointResult.objects.values_list("division_code", "point_id", "stage", "value", "verdict")),
+            sorted(TargetResult.objects.values_list("division_code", "target_number", "round_key", "verdict", "score")),
+            sorted(TownshipResult.objects.values_list("division_code", "round_key", "targets_attained", "all_seven", "score")),
+        )
+
+    rollup_county(period=2024, county=PREFIX)
+    first = results()
     TownshipYear.objects.filter(township__code__startswith="370881", period=2024).update(district_management=None)
-    monkeypatch.setattr(rollup, "ANY_POINT_RESULT_SQL", "SELECT 1 WHERE 1 = 0")  # "nothing there yet"
-    rollup_points(framework=data, period=2024, prefix=PREFIX)
-    after = sorted(PointResult.objects.values_list("division_code", "point_id", "stage", "value", "verdict"))
-    assert len(after) == len(first) and after != first
+    monkeypatch.setattr(scope, "ANY_RESULT_SQL", "SELECT 1 WHERE 1 = 0")  # "nothing there yet"
+    rollup_county(period=2024, county=PREFIX)
+    after = results()
+    assert [len(a) for a in after] == [len(f) for f in first] and after != first
     changed = PointResult.objects.get(division_code="370881109", point__code="5.1", period=2024)
     assert changed.verdict == "insufficient" and changed.value is None
+    monkeypatch.undo()
+    PointResult.objects.all().delete(), TargetResult.objects.all().delete(), TownshipResult.objects.all().delete()
+    rollup_county(period=2024, county=PREFIX)  # from scratch, on the same facts
+    assert results() == after
 
 
 def test_a_committed_upload_recomputes_its_county_after_commit(world, django_capture_on_commit_callbacks, monkeypatch):
@@ -339,3 +353,35 @@ def test_a_submitted_or_returned_form_recomputes_judgments_only_and_equals_a_ful
         incremental = _results()
         rollup_all(period=2024, prefix=PREFIX)
         assert _results() == incremental, change
+
+
+def test_the_whole_country_in_one_pass_equals_each_province_on_its_own(data):
+    """`rollup_all(prefix="")` (the national bench's run, one pass over every province) leaves
+    exactly the results of a roll-up of each province on its own — areas at every level included."""
+    from evaluation.models import AreaResult, TargetResult, TownshipResult
+    from evaluation.rollup import prefix_range, rollup_all
+    from townships.services.divisions import load_divisions
+
+    load_divisions(provinces={"13"})
+    load_demo_schools(province_prefix="130127", villages_per_township=1)  # 高邑县, 河北
+    load_demo_facts(province_prefix="130127")
+    assert prefix_range("") == {"lo": "", "hi": "9999999999999"}
+
+    def results():
+        return (
+            sorted(PointResult.objects.values_list("division_code", "point_id", "period", "stage", "value", "previous_value", "verdict")),
+            sorted(TargetResult.objects.values_list("division_code", "target_number", "period", "verdict", "score", "vetoed")),
+            sorted(TownshipResult.objects.values_list("division_code", "period", "targets_attained", "all_seven", "score")),
+            sorted(AreaResult.objects.values_list("division_code", "period", "population", "stage", "target_number", "townships", "attained")),
+        )
+
+    for year in (2023, 2024):
+        for province in ("13", "37"):
+            rollup_all(period=year, prefix=province, value_added=False)
+    each = results()
+    assert {code[:2] for code, *_ in each[3]} == {"13", "37"} and any(len(code) == 6 and code.startswith("13") for code, *_ in each[3])
+    for model in (PointResult, TargetResult, TownshipResult, AreaResult):
+        model.objects.all().delete()
+    for year in (2023, 2024):
+        rollup_all(period=year, prefix="", value_added=False)
+    assert results() == each

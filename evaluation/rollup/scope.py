@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import contextlib
 
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
 from core.results_version import results_changed
+
+# Above every code: codes are at most 12 digits, and a string of digits sorts below a longer one
+# it begins (in any collation, as digits are all codes hold).
+ABOVE_EVERY_CODE = "9" * 13
 
 
 def prefix_range(prefix: str) -> dict:
     """Codes under a prefix as a half-open range, which a plain b-tree index answers in any
-    collation (codes are digits only): "3708" → ["3708", "3709")."""
+    collation (codes are digits only): "3708" → ["3708", "3709"); "" → every code."""
+    if not prefix:
+        return {"lo": "", "hi": ABOVE_EVERY_CODE}
     return {"lo": prefix, "hi": str(int(prefix) + 1).zfill(len(prefix))}
 
 
@@ -114,6 +120,12 @@ def county_codes(prefix: str) -> list[str]:
     return list(Division.objects.filter(level=Level.COUNTY, code__startswith=prefix).order_by("code").values_list("code", flat=True))
 
 
+def province_codes() -> list[str]:
+    from townships.models import Division, Level
+
+    return list(Division.objects.filter(level=Level.PROVINCE).order_by("code").values_list("code", flat=True))
+
+
 def rounds(period: int) -> list[int]:
     """The evaluation rounds of a school year: each has verdicts of its own (its judgments)."""
     from evaluation.models import Round
@@ -124,7 +136,10 @@ def rounds(period: int) -> list[int]:
 def announce_changed(prefix: str) -> None:
     """Results under `prefix` changed: new tokens for the pages of the areas inside it (wider
     than a county, its counties, which bring their cities) and of those above it."""
-    codes = [prefix] if len(prefix) >= 6 else [prefix, *county_codes(prefix)]
+    if not prefix:
+        codes = county_codes(prefix)  # the whole country: every county brings its city and province
+    else:
+        codes = [prefix] if len(prefix) >= 6 else [prefix, *county_codes(prefix)]
     results_changed(codes=codes)
 
 
@@ -170,3 +185,26 @@ def refresh_statistics() -> None:
         return
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE " + ", ".join(ANALYZED_TABLES))
+
+
+ANY_RESULT_SQL = (
+    "SELECT 1 FROM {table} WHERE period = %(period)s AND round_key = %(round)s AND division_code >= %(lo)s AND division_code < %(hi)s LIMIT 1"
+)
+
+
+def insert_or_upsert(cursor, *, insert: str, upsert: str, table: str, params: dict) -> int:
+    """Write the rows `insert` selects into `table`, which holds at most one row per key: a plain
+    INSERT when the table has nothing of this year and round under the range (a first computation,
+    where the conflict check on every row was a quarter of the write), else with the conflict
+    clause `upsert`. Should another run write the same rows meanwhile, the savepoint falls back to
+    the upsert. Returns the rows written (inserted or changed)."""
+    cursor.execute(ANY_RESULT_SQL.format(table=table), params)
+    if cursor.fetchone() is None:
+        try:
+            with transaction.atomic():
+                cursor.execute(insert, params)
+            return cursor.rowcount
+        except IntegrityError:
+            pass
+    cursor.execute(insert + upsert, params)
+    return cursor.rowcount

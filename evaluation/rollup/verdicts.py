@@ -9,7 +9,7 @@ from evaluation.models import ObservationPoint
 
 from . import words as w
 from .points import POINTS_UPSERT
-from .scope import announce_changed, drop_unheld, frameworks_by_round, prefix_range, tune
+from .scope import announce_changed, drop_unheld, frameworks_by_round, insert_or_upsert, planner_without, prefix_range, tune
 
 # A judgment counts once its form is submitted; a point without a submitted level has no data.
 JUDGMENTS_SQL = f"""
@@ -27,49 +27,48 @@ WHERE r.period = %(period)s AND rt.township_id >= %(lo)s AND rt.township_id < %(
 """ + POINTS_UPSERT
 
 
-def point_map(framework) -> dict:
-    """The framework's points as CASE expressions over `point_id` (target, weight, veto): the
-    result tables are read without joining the framework, so no plan can go wrong on a join whose
-    statistics lag a bulk write."""
+def point_map(framework) -> str:
+    """The framework's points as a VALUES list of (point, target, weight, veto), for a CTE
+    `m(point_id, target_number, weight, veto)` the result rows are joined with — on its key, a
+    hash of a few dozen rows (the statements join it with nested loops disabled: after a bulk
+    write the result table's statistics can lag). A CASE per column did the same: 75 comparisons
+    for each of a national roll-up's 1.5 million rows."""
     rows = list(ObservationPoint.objects.filter(target__framework=framework).order_by("pk").values_list("pk", "target__number", "weight", "veto"))
     if not rows:
-        return {"target": "NULL", "weight": "NULL", "veto": "0", "ids": "NULL"}
-
-    def case(values):
-        return "CASE point_id " + " ".join(f"WHEN {int(pk)} THEN {v}" for pk, v in values) + " END"
-
-    return {
-        "target": case((pk, int(n)) for pk, n, _w, _v in rows),
-        "weight": case((pk, "NULL" if weight is None else f"{float(weight)}") for pk, _n, weight, _v in rows),
-        "veto": case((pk, 1 if v else 0) for pk, _n, _w, v in rows),
-        "ids": ", ".join(str(int(pk)) for pk, *_ in rows),
-    }
+        return "(CAST(NULL AS INTEGER), CAST(NULL AS INTEGER), CAST(NULL AS NUMERIC), 0)"
+    return ", ".join(
+        f"({int(pk)}, {int(n)}, {'CAST(NULL AS NUMERIC)' if weight is None else float(weight)}, {1 if veto else 0})"
+        for pk, n, weight, veto in rows
+    )
 
 
 # A target: not attained if any point is (a failed veto point among them), else insufficient if
 # any point lacks data, else 基本达成 if any point is only basically attained, else attained. The
 # score weighs the points' credits once every point has data — a target with a point lacking data
 # has no score (NULL), never one counted over the rest — and never decides the verdict. Data points (round 0) count in
-# every round of their period; judgments only in their round. {target}, {weight}, {veto} and
-# {ids} are filled from `point_map`.
+# every round of their period; judgments only in their round. {points} is filled from `point_map`.
 TARGETS_SQL = f"""
+WITH m(point_id, target_number, weight, veto) AS (VALUES {{points}}),
+pr AS (
+  SELECT r.division_code AS division_code, r.verdict AS verdict, m.target_number AS target_number, m.weight AS weight, m.veto AS veto
+  FROM evaluation_pointresult r JOIN m ON m.point_id = r.point_id
+  WHERE r.period = %(period)s AND r.round_key IN (0, %(round)s) AND r.division_code >= %(lo)s AND r.division_code < %(hi)s
+)
 INSERT INTO evaluation_targetresult (division_code, target_number, period, round_key, verdict, score, vetoed, computed_at)
 SELECT pr.division_code, pr.target_number, %(period)s, %(round)s,
-  CASE WHEN SUM(CASE WHEN pr.verdict = {w.NOT_ATTAINED} THEN 1 ELSE 0 END) > 0 THEN {w.NOT_ATTAINED}
-       WHEN SUM(CASE WHEN pr.verdict = {w.INSUFFICIENT} THEN 1 ELSE 0 END) > 0 THEN {w.INSUFFICIENT}
-       WHEN SUM(CASE WHEN pr.verdict = {w.BASIC} THEN 1 ELSE 0 END) > 0 THEN {w.BASIC}
+  CASE WHEN COUNT(*) FILTER (WHERE pr.verdict = {w.NOT_ATTAINED}) > 0 THEN {w.NOT_ATTAINED}
+       WHEN COUNT(*) FILTER (WHERE pr.verdict = {w.INSUFFICIENT}) > 0 THEN {w.INSUFFICIENT}
+       WHEN COUNT(*) FILTER (WHERE pr.verdict = {w.BASIC}) > 0 THEN {w.BASIC}
        ELSE {w.ATTAINED} END,
-  CASE WHEN SUM(CASE WHEN pr.verdict = {w.INSUFFICIENT} THEN 1 ELSE 0 END) = 0
+  CASE WHEN COUNT(*) FILTER (WHERE pr.verdict = {w.INSUFFICIENT}) = 0
        THEN ROUND(100.0 * SUM(pr.weight * {w.credit('pr.verdict')}) / NULLIF(SUM(pr.weight * 1.0), 0), 1) END,
-  MAX(CASE WHEN pr.veto = 1 AND pr.verdict = {w.NOT_ATTAINED} THEN 1 ELSE 0 END) = 1,
+  COUNT(*) FILTER (WHERE pr.veto = 1 AND pr.verdict = {w.NOT_ATTAINED}) > 0,
   %(now)s
-FROM (
-  SELECT division_code, verdict, {{target}} AS target_number, {{weight}} AS weight, {{veto}} AS veto
-  FROM evaluation_pointresult
-  WHERE period = %(period)s AND round_key IN (0, %(round)s) AND division_code >= %(lo)s AND division_code < %(hi)s AND point_id IN ({{ids}})
-) pr
+FROM pr
 WHERE 1 = 1
 GROUP BY pr.division_code, pr.target_number
+"""
+TARGETS_UPSERT = """
 ON CONFLICT (division_code, target_number, period, round_key)
 DO UPDATE SET verdict = EXCLUDED.verdict, score = EXCLUDED.score, vetoed = EXCLUDED.vetoed, computed_at = EXCLUDED.computed_at
 WHERE evaluation_targetresult.verdict <> EXCLUDED.verdict OR evaluation_targetresult.score IS DISTINCT FROM EXCLUDED.score
@@ -87,6 +86,8 @@ SELECT division_code, period, round_key,
 FROM evaluation_targetresult
 WHERE period = %(period)s AND round_key = %(round)s AND division_code >= %(lo)s AND division_code < %(hi)s
 GROUP BY division_code, period, round_key
+"""
+TOWNSHIPS_UPSERT = """
 ON CONFLICT (division_code, period, round_key)
 DO UPDATE SET targets_attained = EXCLUDED.targets_attained, all_seven = EXCLUDED.all_seven, score = EXCLUDED.score, computed_at = EXCLUDED.computed_at
 WHERE evaluation_townshipresult.targets_attained <> EXCLUDED.targets_attained OR evaluation_townshipresult.all_seven <> EXCLUDED.all_seven
@@ -114,7 +115,9 @@ def judgments_and_verdicts(*, period: int, county: str, round_keys: list[int]) -
             if framework is None:
                 continue
             if framework.pk not in maps:
-                maps[framework.pk] = TARGETS_SQL.format(**point_map(framework))
-            cursor.execute(maps[framework.pk], {**params, "round": round_key})
-            cursor.execute(TOWNSHIPS_SQL, {**params, "round": round_key})
+                maps[framework.pk] = TARGETS_SQL.format(points=point_map(framework))
+            round_params = {**params, "round": round_key}
+            with planner_without(cursor, "nestloop"):
+                insert_or_upsert(cursor, insert=maps[framework.pk], upsert=TARGETS_UPSERT, table="evaluation_targetresult", params=round_params)
+            insert_or_upsert(cursor, insert=TOWNSHIPS_SQL, upsert=TOWNSHIPS_UPSERT, table="evaluation_townshipresult", params=round_params)
     announce_changed(county)  # result pages cached under the old tokens are stale now
