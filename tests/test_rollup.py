@@ -70,29 +70,37 @@ def test_a_first_write_that_meets_existing_rows_falls_back_to_the_upsert(data, m
     """The plain INSERTs of a first computation (points, targets, townships) run in a savepoint:
     should the rows exist after all (another run wrote them meanwhile), they upsert instead, with
     the outcome of a computation from scratch."""
+    import evaluation.rollup.areas as areas
     import evaluation.rollup.scope as scope
-    from evaluation.models import TargetResult, TownshipResult
-    from evaluation.rollup import rollup_county
+    from evaluation.models import AreaResult, TargetResult, TownshipResult
+    from evaluation.rollup import rollup_county, rollup_levels
 
     def results():
         return (
             sorted(PointResult.objects.values_list("division_code", "point_id", "stage", "value", "verdict")),
             sorted(TargetResult.objects.values_list("division_code", "target_number", "round_key", "verdict", "score")),
             sorted(TownshipResult.objects.values_list("division_code", "round_key", "targets_attained", "all_seven", "score")),
+            sorted(AreaResult.objects.values_list("division_code", "population", "stage", "target_number", "townships", "attained")),
         )
 
-    rollup_county(period=2024, county=PREFIX)
+    def recompute():
+        rollup_county(period=2024, county=PREFIX)
+        rollup_levels(period=2024, prefix=PREFIX, value_added=False)
+
+    recompute()
     first = results()
     TownshipYear.objects.filter(township__code__startswith="370881", period=2024).update(district_management=None)
     monkeypatch.setattr(scope, "ANY_RESULT_SQL", "SELECT 1 WHERE 1 = 0")  # "nothing there yet"
-    rollup_county(period=2024, county=PREFIX)
+    monkeypatch.setattr(areas, "AREA_ANY_SQL", "SELECT 1 WHERE 1 = 0")
+    recompute()
     after = results()
     assert [len(a) for a in after] == [len(f) for f in first] and after != first
     changed = PointResult.objects.get(division_code="370881109", point__code="5.1", period=2024)
     assert changed.verdict == "insufficient" and changed.value is None
     monkeypatch.undo()
-    PointResult.objects.all().delete(), TargetResult.objects.all().delete(), TownshipResult.objects.all().delete()
-    rollup_county(period=2024, county=PREFIX)  # from scratch, on the same facts
+    for model in (PointResult, TargetResult, TownshipResult, AreaResult):
+        model.objects.all().delete()
+    recompute()  # from scratch, on the same facts
     assert results() == after
 
 

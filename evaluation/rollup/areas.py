@@ -12,7 +12,7 @@ from core.results_version import results_changed
 from evaluation.vocabulary import EvaluationStage
 
 from . import words as w
-from .scope import frameworks_by_round, planner_without, prefix_range, province_codes, tune
+from .scope import frameworks_by_round, insert_or_upsert, planner_without, prefix_range, province_codes, tune
 from .verdicts import point_map
 
 AREA_UPSERT = """
@@ -147,7 +147,9 @@ AREA_WRITE_SQL = """
 INSERT INTO evaluation_arearesult (division_code, period, round_key, population, stage, target_number, townships, attained, computed_at)
 SELECT division_code, %(period)s, %(round)s, population, stage, target_number, townships, attained, %(now)s FROM rollup_area_new
 WHERE 1 = 1
-""" + AREA_UPSERT
+"""
+# Whether the round has counts in the levels counted (else the write is a first one, a plain INSERT).
+AREA_ANY_SQL = "SELECT 1 FROM evaluation_arearesult WHERE period = %(period)s AND round_key = %(round)s AND ({areas}) LIMIT 1"
 
 
 def _levels(prefix: str) -> list[tuple[int, str]]:
@@ -176,8 +178,9 @@ def rollup_levels(*, period: int, prefix: str, value_added: bool = True) -> None
         values = ", ".join(f"(CAST(%(w{i})s AS integer), CAST(%(lo{i})s AS text), CAST(%(hi{i})s AS text))" for i in range(len(levels)))
     stage_sql = AREAS_STAGE_SQL.format(levels=values)
     areas_sql = AREAS_SQL.format(levels=values)
-    stale_sql = AREA_STALE_SQL.format(areas=" OR ".join(
-        f"(LENGTH(division_code) = %(w{i})s AND division_code >= %(lo{i})s AND division_code < %(hi{i})s)" for i in range(len(levels))))
+    counted = " OR ".join(
+        f"(LENGTH(division_code) = %(w{i})s AND division_code >= %(lo{i})s AND division_code < %(hi{i})s)" for i in range(len(levels)))
+    stale_sql, any_sql = AREA_STALE_SQL.format(areas=counted), AREA_ANY_SQL.format(areas=counted)
     town_targets = {}
     changed: set[str] = set()
     with connection.cursor() as cursor:
@@ -197,17 +200,18 @@ def rollup_levels(*, period: int, prefix: str, value_added: bool = True) -> None
             with planner_without(cursor, "nestloop"):
                 cursor.execute(town_targets_sql, {**base, **prefix_range(widest)})
             if connection.vendor == "postgresql":
-                cursor.execute("ANALYZE rollup_tt")
+                cursor.execute("ANALYZE rollup_tt (code, stage, base)")
             cursor.execute(TOWN_STAGES_SQL)
             if connection.vendor == "postgresql":
                 # Joined with itself: estimates from the fresh table's size alone nest the loops.
-                cursor.execute("ANALYZE rollup_ts")
+                cursor.execute("ANALYZE rollup_ts (code, stage, target_number)")
             cursor.execute(stage_sql, {**base, **prefix_range(widest), **level_params})
             # The areas whose counts the statements delete or rewrite are the ones whose pages change.
             cursor.execute(stale_sql + " RETURNING division_code", {**base, **level_params})
             changed.update(row[0] for row in cursor.fetchall())
-            cursor.execute(AREA_WRITE_SQL + " RETURNING division_code", base)
-            changed.update(row[0] for row in cursor.fetchall())
+            _written, rows = insert_or_upsert(cursor, insert=AREA_WRITE_SQL, upsert=AREA_UPSERT, table="evaluation_arearesult",
+                                              params={**base, **level_params}, probe=any_sql, returning=" RETURNING division_code")
+            changed.update(row[0] for row in rows)
             cursor.execute("DROP TABLE rollup_area_new")
             cursor.execute("DROP TABLE rollup_tt")
             cursor.execute("DROP TABLE rollup_ts")

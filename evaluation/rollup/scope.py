@@ -192,19 +192,32 @@ ANY_RESULT_SQL = (
 )
 
 
-def insert_or_upsert(cursor, *, insert: str, upsert: str, table: str, params: dict) -> int:
+def has_results(cursor, *, table: str, params: dict, probe: str | None = None) -> bool:
+    """Whether `table` holds results of the year and round (`params`) under the range — or those
+    `probe` (a `SELECT 1 … LIMIT 1` over the same parameters) looks for."""
+    cursor.execute(probe or ANY_RESULT_SQL.format(table=table), params)
+    return cursor.fetchone() is not None
+
+
+def insert_or_upsert(
+    cursor, *, insert: str, upsert: str, table: str, params: dict, probe: str | None = None, returning: str = ""
+) -> tuple[int, list]:
     """Write the rows `insert` selects into `table`, which holds at most one row per key: a plain
     INSERT when the table has nothing of this year and round under the range (a first computation,
     where the conflict check on every row was a quarter of the write), else with the conflict
     clause `upsert`. Should another run write the same rows meanwhile, the savepoint falls back to
-    the upsert. Returns the rows written (inserted or changed)."""
-    cursor.execute(ANY_RESULT_SQL.format(table=table), params)
-    if cursor.fetchone() is None:
+    the upsert. `probe`: see `has_results`; `returning`: a RETURNING clause. Returns the number of
+    rows written (inserted or changed) and those RETURNING gave — fetched inside the savepoint,
+    as SQLite writes a RETURNING statement's rows only as they are fetched."""
+    def write(sql: str) -> tuple[int, list]:
+        cursor.execute(sql + returning, params)
+        rows = cursor.fetchall() if returning else []
+        return (len(rows) if returning else cursor.rowcount), rows
+
+    if not has_results(cursor, table=table, params=params, probe=probe):
         try:
             with transaction.atomic():
-                cursor.execute(insert, params)
-            return cursor.rowcount
+                return write(insert)
         except IntegrityError:
             pass
-    cursor.execute(insert + upsert, params)
-    return cursor.rowcount
+    return write(insert + upsert)

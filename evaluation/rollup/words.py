@@ -34,9 +34,13 @@ def grade_number(ref: str) -> str:
     return f"CASE {ref} " + " ".join(f"WHEN {literal(g)} THEN {float(n)}" for g, n in GRADE_SCORE.items()) + " END"
 
 
-def credit(ref: str) -> str:
-    """A verdict column as its share of the point's weight in the score; NULL when it has none."""
-    return f"CASE {ref} " + " ".join(f"WHEN {literal(v)} THEN {float(c)}" for v, c in VERDICT_CREDIT.items()) + " END"
+def credited_weight(weight: str, verdict: str) -> str:
+    """The weights (an integer column, in hundredths) of the points earning credit, each times its
+    credit, as sums of plain integers per verdict — what SUM(weight * credit) gives, without a
+    decimal product and sum for every row."""
+    return " + ".join(
+        f"{float(c)} * COALESCE(SUM({weight}) FILTER (WHERE {verdict} = {literal(v)}), 0)" for v, c in VERDICT_CREDIT.items() if c
+    )
 
 
 def pilot_in_year(entry: str, batch: str) -> str:
