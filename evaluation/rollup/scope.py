@@ -143,13 +143,29 @@ def announce_changed(prefix: str) -> None:
     results_changed(codes=codes)
 
 
+ROLLUP_WORK_MEM = "64MB"
+
+
+@contextlib.contextmanager
+def work_mem(cursor, size: str):
+    """Sorts and hashes of the statements inside may use `size` each (PostgreSQL)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    cursor.execute(f"SET LOCAL work_mem = '{size}'")
+    try:
+        yield
+    finally:
+        cursor.execute(f"SET LOCAL work_mem = '{ROLLUP_WORK_MEM}'")
+
+
 def tune(cursor) -> None:
     """Sorts and hashes of a province's rows fit in memory rather than spilling to disk (the
     default 4 MB did); for this transaction only. And no JIT: the statements are wide (a column
     and a CASE per point) over a few tens of thousands of rows, so compiling them took longer
     than running them (auto_explain: 55–120 ms of JIT for the base rows' 150 ms scan)."""
     if connection.vendor == "postgresql":
-        cursor.execute("SET LOCAL work_mem = '64MB'")
+        cursor.execute(f"SET LOCAL work_mem = '{ROLLUP_WORK_MEM}'")
         cursor.execute("SET LOCAL jit = off")
 
 
