@@ -136,6 +136,11 @@ def test_rollup_command(data, capsys):
     assert "1 counties" in out and "565" in out
     assert PointResult.objects.filter(division_code__startswith="370881").exists()
     assert not PointResult.objects.exclude(division_code__startswith="370881").exists()
+    call_command("rollup", "--period", "2024", "--prefix", "")  # every province at once
+    out = capsys.readouterr().out
+    counties = Division.objects.filter(level=Level.COUNTY).count()
+    assert f"{counties} counties" in out and "565" in out
+    assert PointResult.objects.filter(division_code__startswith="370826").exists()
 
 
 def test_targets_townships_and_areas_agree_with_the_rules(data, world):
