@@ -320,7 +320,7 @@ def previous_points(points: list[ObservationPoint], period: int) -> dict[int, in
 
 
 # A write of at least this many rows (a province's) is a bulk write: statistics are refreshed after it.
-BULK_WRITE_ROWS = 50_000
+BULK_WRITE_ROWS = 200_000
 
 STALE_POINTS_SQL = """
 DELETE FROM evaluation_pointresult
