@@ -89,7 +89,8 @@ WITH present AS (SELECT DISTINCT code, stage FROM rollup_tt WHERE stage <> {w.WH
 by_target AS (
   -- A stage's own verdicts and the whole township's, each an equality join (hashed): one join on
   -- "the stage or the whole township" could only be merged and filtered (1.8 s at national scale).
-  -- Every stage present has a row here (its own verdicts), so all seven is read off these rows.
+  -- Every stage present has a row here (its own verdicts), so all seven is read off these rows;
+  -- every point has a target (rollup_tt joins the framework's points).
   SELECT code, stage, target_number, MIN(attained) AS attained FROM (
     SELECT tt.code AS code, tt.stage AS stage, tt.target_number AS target_number, tt.attained AS attained
     FROM present p JOIN rollup_tt tt ON tt.code = p.code AND tt.stage = p.stage
@@ -99,9 +100,9 @@ by_target AS (
   ) q
   GROUP BY code, stage, target_number
 )
-SELECT code, stage, target_number, attained FROM by_target WHERE target_number IS NOT NULL
+SELECT code, stage, target_number, attained FROM by_target
 UNION ALL
-SELECT code, stage, 0, CASE WHEN SUM(CASE WHEN target_number IS NOT NULL THEN attained END) = 7 THEN 1 ELSE 0 END
+SELECT code, stage, 0, CASE WHEN SUM(attained) = 7 THEN 1 ELSE 0 END
 FROM by_target
 GROUP BY code, stage
 """

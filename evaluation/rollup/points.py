@@ -95,8 +95,8 @@ def _ref_column(point: ObservationPoint, i: int) -> str | None:
     return f"{_aggregate(point, x, d)} AS r{i}"
 
 
-def _school_exprs(point: ObservationPoint, i: int) -> tuple[str, str, str, str]:
-    """A school point's stages (an IN list), value, reference and verdict over the grid row `g`."""
+def _school_arm(point: ObservationPoint, i: int) -> str:
+    """A school point's rows from the grouped tables: value, reference and verdict."""
     stages = ", ".join(w.literal(s) for s in point.stage_list)
     value = f"g.v{i}"
     if point.aggregation == Aggregation.ALL_PASS:
@@ -119,12 +119,6 @@ def _school_exprs(point: ObservationPoint, i: int) -> tuple[str, str, str, str]:
             reference = f"{float(point.threshold)}" if point.threshold is not None else "NULL"
             decide = f"WHEN {_pass(point, value)} THEN {w.ATTAINED}"
         verdict = f"CASE WHEN {value} IS NULL THEN {w.INSUFFICIENT} {decide} ELSE {w.NOT_ATTAINED} END"
-    return stages, value, reference, verdict
-
-
-def _school_arm(point: ObservationPoint, i: int) -> str:
-    """A school point's rows from the grouped tables: value, reference and verdict."""
-    stages, value, reference, verdict = _school_exprs(point, i)
     return (
         f"SELECT g.code AS code, {int(point.pk)} AS point_id, g.stage AS stage, {value} AS value, {reference} AS reference, {verdict} AS verdict\n"
         f"FROM rollup_grid g WHERE g.stage IN ({stages})"
@@ -215,7 +209,7 @@ def _points_sql(points: list[ObservationPoint], previous: dict[int, int] | None 
     statements = [
         "CREATE TEMP TABLE rollup_towns AS SELECT d.code AS code, SUBSTR(d.code, 1, 6) AS county FROM townships_division d "
         "WHERE d.level = 'township' AND d.kind IN ('town', 'xiang') AND d.code >= %(lo)s AND d.code < %(hi)s "
-        f"AND SUBSTR(d.code, 1, 6) IN ({HELD_COUNTIES_SQL}) ORDER BY d.code",
+        f"AND SUBSTR(d.code, 1, 6) IN ({HELD_COUNTIES_SQL})",
         "CREATE TEMP TABLE rollup_town AS SELECT code, stage, COUNT(*) AS n"
         + "".join(f", {c}" for c in town_cols)
         + " FROM rollup_rows WHERE counted = 1 GROUP BY code, stage",
@@ -228,9 +222,7 @@ def _points_sql(points: list[ObservationPoint], previous: dict[int, int] | None 
         + "".join(f", r.{_alias(c)}" for c in ref_cols)
         + " FROM rollup_towns b CROSS JOIN rollup_stages st"
         " LEFT JOIN rollup_town t ON t.code = b.code AND t.stage = st.stage"
-        " LEFT JOIN rollup_ref r ON r.county = b.county AND r.stage = st.stage"
-        # In code order: the write unfolds it row by row into the result index's order.
-        " ORDER BY b.code, st.stage",
+        " LEFT JOIN rollup_ref r ON r.county = b.county AND r.stage = st.stage",
     ]
     if not arms:
         return statements, None
@@ -319,7 +311,7 @@ def previous_points(points: list[ObservationPoint], period: int) -> dict[int, in
     return {p.pk: by_code.get(p.code, p.pk) for p in points}
 
 
-# A write of at least this many rows (a province's) is a bulk write: statistics are refreshed after it.
+# A write of at least this many rows (a country's, not a province's) is a bulk write: statistics are refreshed after it.
 BULK_WRITE_ROWS = 200_000
 
 STALE_POINTS_SQL = """
