@@ -112,7 +112,8 @@ class PointResultSerializer(_Result):
 
     class Meta:
         model = PointResult
-        fields = ["id", "code", "name", "period", "round", "stage", "point", "point_name", "target", "value", "reference", "previous_value",
+        # No id: a point result is named by its code, period, round, stage and point (its key).
+        fields = ["code", "name", "period", "round", "stage", "point", "point_name", "target", "value", "reference", "previous_value",
                   "unit", "scale", "decimals", "value_text", "reference_text", "previous_text", "verdict", "verdict_label", "computed_at"]
 
     def get_unit(self, row) -> str:
@@ -162,16 +163,20 @@ class AreaResultSerializer(_Result):
         return round(row.attained / row.townships, 6) if row.townships else None
 
 
-class _ResultViewSet(viewsets.ReadOnlyModelViewSet):
-    lookup_value_regex = r"[0-9]+"  # a non-numeric id is "not found", never a server error
+class _ScopedResults(viewsets.GenericViewSet):
     selector = None
 
     def get_queryset(self):
         return type(self).selector(jurisdiction_for(self.request))
 
 
-class PointResultViewSet(_ResultViewSet):
-    """Observation point results of the 乡镇 in your area, per school year, round and stage."""
+class _ResultViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, _ScopedResults):
+    lookup_value_regex = r"[0-9]+"  # a non-numeric id is "not found", never a server error
+
+
+class PointResultViewSet(mixins.ListModelMixin, _ScopedResults):
+    """Observation point results of the 乡镇 in your area, per school year, round and stage. A list
+    only: a row is named by its code, period, round, stage and point, which the filters select."""
 
     serializer_class = PointResultSerializer
     filterset_class = PointResultFilter

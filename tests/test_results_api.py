@@ -19,6 +19,9 @@ from townships.services.demo import load_demo_schools
 pytestmark = pytest.mark.django_db
 OWN, OTHER, OTHER_CITY = "370881", "370883", "3702"
 ENDPOINTS = {"point-results": PointResult, "target-results": TargetResult, "township-results": TownshipResult, "area-results": AreaResult}
+# A point result has no id: it is named by its key, and its endpoint is a list only.
+DETAIL_ENDPOINTS = {path: model for path, model in ENDPOINTS.items() if path != "point-results"}
+POINT_KEY = ("division_code", "period", "round_key", "stage", "point__code")
 
 
 @pytest.fixture
@@ -57,12 +60,24 @@ def _all(api, path, **params):
         offset += 500
 
 
+def _served(path, rows) -> set:
+    if path == "point-results":
+        return {(r["code"], r["period"], r["round"], r["stage"], r["point"]) for r in rows}
+    return {r["id"] for r in rows}
+
+
+def _stored(path, queryset) -> set:
+    if path == "point-results":
+        return set(queryset.values_list(*POINT_KEY))
+    return set(queryset.values_list("pk", flat=True))
+
+
 def test_a_county_officer_sees_exactly_the_rows_of_the_county(results):
     world, _rnd, _towns = results
     api = _api(world.user(f"county_{OWN}"))
     for path, model in ENDPOINTS.items():
-        served = {r["id"] for r in _all(api, path)}
-        expected = set(model.objects.filter(division_code__startswith=OWN).values_list("pk", flat=True))
+        served = _served(path, _all(api, path))
+        expected = _stored(path, model.objects.filter(division_code__startswith=OWN))
         assert served == expected and served, path
         assert not any(r["code"].startswith(OTHER) for r in _all(api, path, area=OTHER)), path
 
@@ -70,7 +85,7 @@ def test_a_county_officer_sees_exactly_the_rows_of_the_county(results):
 def test_another_countys_rows_and_scorecard_are_not_found(results):
     world, _rnd, _towns = results
     api = _api(world.user(f"county_{OWN}"))
-    for path, model in ENDPOINTS.items():
+    for path, model in DETAIL_ENDPOINTS.items():
         foreign = model.objects.filter(division_code__startswith=OTHER).order_by("pk").first()
         own = model.objects.filter(division_code__startswith=OWN).order_by("pk").first()
         missing = api.get(f"/api/{path}/999999999/")
@@ -78,7 +93,10 @@ def test_another_countys_rows_and_scorecard_are_not_found(results):
         assert api.get(f"/api/{path}/{foreign.pk}/").json() == missing.json()
         answer = api.get(f"/api/{path}/{own.pk}/")
         assert answer.status_code == 200 and answer.json()["code"] == own.division_code, path
-        assert api.post(f"/api/{path}/", {}).status_code == 405  # read-only
+    for path in ENDPOINTS:
+        assert api.post(f"/api/{path}/", {}).status_code == 405, path  # read-only
+    foreign_town = PointResult.objects.filter(division_code__startswith=OTHER).first().division_code
+    assert api.get("/api/point-results/", {"area": foreign_town}).json()["count"] == 0
     for code in (OTHER, "3708", "37", "3702", "999999"):
         assert api.get(f"/api/scorecards/{code}/").status_code == 404, code
     assert api.get(f"/api/scorecards/{OWN}/").status_code == 200
@@ -105,8 +123,7 @@ def test_inspectors_see_the_results_of_their_assigned_township_only(results):
         assert rows and {r["code"] for r in rows} == {towns[OWN]}, path
     assert _all(api, "area-results") == []
     assert api.get(f"/api/scorecards/{OWN}/").status_code == 404
-    foreign = PointResult.objects.filter(division_code=towns[OTHER]).first()
-    assert api.get(f"/api/point-results/{foreign.pk}/").status_code == 404
+    assert api.get("/api/point-results/", {"area": towns[OTHER]}).json()["count"] == 0
     assert _all(_api(world.user("inspector_b")), "point-results") == []
 
 
@@ -125,9 +142,8 @@ def test_the_filters_select_what_they_name(results):
          AreaResult.objects.filter(division_code__in=Division.objects.filter(parent_id="3708").values("code"), population="pilots", target_number=0)),
     ]
     for path, params, expected in cases:
-        served = {r["id"] for r in _all(api, path, **params)}
-        assert served == set(expected.values_list("pk", flat=True)), (path, params)
-    assert {r["id"] for r in _all(api, "point-results", round=rnd.pk)}, "the round has results"
+        assert _served(path, _all(api, path, **params)) == _stored(path, expected), (path, params)
+    assert _all(api, "point-results", round=rnd.pk), "the round has results"
     # A pilot batch: the 乡镇 of the batch in the row's school year; an area's batch rows.
     batch = PilotBatch.objects.get(year=2021)
     pilots = set(PilotTownship.objects.in_year(2024).filter(batch=batch, township__code__startswith="3708").values_list("township_id", flat=True))
@@ -141,7 +157,8 @@ def test_the_filters_select_what_they_name(results):
 def test_point_results_name_points_and_write_figures_as_the_pages_do(results):
     world, _rnd, towns = results
     row = _api(world.user(f"county_{OWN}")).get("/api/point-results/", {"area": towns[OWN], "point": "2.1", "period": 2024, "round": 0}).json()["results"][0]
-    stored = PointResult.objects.select_related("point").get(pk=row["id"])
+    stored = PointResult.objects.select_related("point").get(
+        division_code=row["code"], period=row["period"], round_key=row["round"], stage=row["stage"], point__code=row["point"])
     fmt = point_format(stored.point)
     assert row["point"] == "2.1" and row["point_name"] == stored.point.name and row["name"] == Division.objects.get(code=towns[OWN]).name
     assert row["value_text"] == fmt.text(stored.value) and row["unit"] == fmt.unit_label and row["decimals"] == stored.point.decimals
@@ -155,7 +172,7 @@ def test_pagination_pages_through_every_row_once(results):
     first = api.get("/api/point-results/", {"limit": 7}).json()
     second = api.get("/api/point-results/", {"limit": 7, "offset": 7}).json()
     assert len(first["results"]) == 7 and first["next"] and "offset=7" in first["next"]
-    assert not {r["id"] for r in first["results"]} & {r["id"] for r in second["results"]}
+    assert not _served("point-results", first["results"]) & _served("point-results", second["results"])
     assert api.get("/api/point-results/").json()["count"] == PointResult.objects.filter(division_code__startswith=OWN).count()
     assert len(api.get("/api/point-results/").json()["results"]) == 100  # the project's PAGE_SIZE
 
@@ -190,9 +207,9 @@ def test_the_answers_with_rows_match_the_openapi_schema(results, officers):
     from tests.test_api_schema import CSRF, schema
 
     session = officers[0]  # the officer of 370881
-    own = {model: model.objects.filter(division_code__startswith=OWN).order_by("pk").first().pk for model in ENDPOINTS.values()}
+    own = {model: model.objects.filter(division_code__startswith=OWN).order_by("pk").first().pk for model in DETAIL_ENDPOINTS.values()}
     calls = [(f"/api/{path}/", {"limit": 3}, {}) for path in ENDPOINTS]
-    calls += [(f"/api/{path}/{{id}}/", {}, {"id": own[model]}) for path, model in ENDPOINTS.items()]
+    calls += [(f"/api/{path}/{{id}}/", {}, {"id": own[model]}) for path, model in DETAIL_ENDPOINTS.items()]
     calls += [("/api/scorecards/{code}/", {"population": "pilots"}, {"code": OWN})]
     for path, query, path_parameters in calls:
         case = schema[path]["GET"].Case(query=query, path_parameters=path_parameters)

@@ -44,7 +44,7 @@ def in_pilot_batch(batch_id: int) -> Exists:
 
 def point_results_for(jurisdiction: Jurisdiction) -> QuerySet:
     rows = jurisdiction.filter(PointResult.objects.all(), "division_code").select_related("point__target")
-    return _named(rows).order_by("division_code", "period", "round_key", "point__target__number", "point__order", "point__code", "stage", "pk")
+    return _named(rows).order_by("division_code", "period", "round_key", "point__target__number", "point__order", "point__code", "stage", "point_id")
 
 
 def target_results_for(jurisdiction: Jurisdiction) -> QuerySet:
