@@ -11,7 +11,7 @@ from .framework import ObservationPoint
 class PointResult(models.Model):
     # Keyed by what it is a result of, with no id column: the roll-up writes tens of thousands of
     # rows per province in one statement, and an id's sequence and index were 40 % of that write
-    # (Shandong's 59,837 rows: 0.27–0.32 s → 0.13–0.17 s; the whole country's 1.5 million: seconds).
+    # (Shandong's 59,837 rows inserted into a copy of the table: 0.27–0.32 s → 0.13–0.17 s).
     # The key's order, the period second, serves both a 乡镇's rows of a year (code, period) and an
     # area's (a code range, the period filtered in the index); a separate (period, code) index cost
     # a third of the write and the reads did not need it.
