@@ -1,5 +1,7 @@
-"""The answer when the database is away (restarting, failing over, out of connections): 503 with
-a Chinese message and Retry-After, the same for pages and the API, instead of a server error.
+"""The answers when a request has none of its own: a path that resolves to nothing (JSON under
+/api/, the portal's page elsewhere), and the database away (restarting, failing over, out of
+connections): 503 with a Chinese message and Retry-After, the same for pages and the API, instead
+of a server error.
 
 Django calls the 500 handler inside the `except` block of the failed request, so
 `sys.exc_info()` still names the cause; nothing here touches the database. The next request
@@ -11,6 +13,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
+from django.views.defaults import page_not_found as default_page_not_found
 from django.views.defaults import server_error as default_server_error
 
 RETRY_AFTER_S = 10
@@ -19,6 +22,16 @@ DATABASE_AWAY = (OperationalError, InterfaceError)
 
 def database_away(exc: BaseException | None) -> bool:
     return isinstance(exc, DATABASE_AWAY)
+
+
+def not_found(request, exception=None, *args, **kwargs):
+    """An API client reads JSON: an unknown /api/ path (a removed route, a mistyped one) answers as
+    the API's own 404s do, not with the HTML page meant for a browser."""
+    if request.path.startswith("/api/"):
+        from rest_framework.exceptions import NotFound
+
+        return JsonResponse({"detail": str(NotFound.default_detail)}, status=404)
+    return default_page_not_found(request, exception, *args, **kwargs)
 
 
 def server_error(request, *args, **kwargs):

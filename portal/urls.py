@@ -27,6 +27,7 @@ from workflow.api_accountability import AccountabilityViewSet, NoticeViewSet, Pi
 
 from . import views
 
+handler404 = "portal.errors.not_found"
 handler500 = "portal.errors.server_error"
 
 router = DefaultRouter()

@@ -59,3 +59,27 @@ def test_api_docs_are_in_the_footer_not_the_navigation(client, world, key):
     assert "/api/docs/" not in nav
     footer = re.search(r'<footer class="footer">(.*?)</footer>', page, re.S).group(1)
     assert "/api/docs/" in footer and "接口文档" in footer
+
+
+@pytest.mark.parametrize("path", ["/api/point-results/1/", "/api/no-such-thing/", "/api/scorecards/370883/extra/"])
+def test_an_unknown_api_path_answers_json_not_a_page(client, world, path):
+    """A removed route (point results have no detail, their rows no id) or a mistyped one: the
+    API client reads the API's own 404, in Chinese, not the HTML page meant for a browser."""
+    from django.test import override_settings
+
+    client.force_login(world.user("county_370883"))
+    with override_settings(DEBUG=False):
+        response = client.get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "未找到。"}
+
+
+def test_an_unknown_page_path_stays_a_page(client, world):
+    from django.test import override_settings
+
+    client.force_login(world.user("county_370883"))
+    with override_settings(DEBUG=False):
+        response = client.get("/dashboard/no-such-page/")
+    assert response.status_code == 404 and response["Content-Type"].startswith("text/html")
+    assert "页面不存在" in response.content.decode()
