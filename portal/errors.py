@@ -15,6 +15,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.defaults import page_not_found as default_page_not_found
 from django.views.defaults import server_error as default_server_error
+from rest_framework.exceptions import NotFound
 
 RETRY_AFTER_S = 10
 DATABASE_AWAY = (OperationalError, InterfaceError)
@@ -28,8 +29,6 @@ def not_found(request, exception=None, *args, **kwargs):
     """An API client reads JSON: an unknown /api/ path (a removed route, a mistyped one) answers as
     the API's own 404s do, not with the HTML page meant for a browser."""
     if request.path.startswith("/api/"):
-        from rest_framework.exceptions import NotFound
-
         return JsonResponse({"detail": str(NotFound.default_detail)}, status=404)
     return default_page_not_found(request, exception, *args, **kwargs)
 
