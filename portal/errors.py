@@ -25,11 +25,16 @@ def database_away(exc: BaseException | None) -> bool:
     return isinstance(exc, DATABASE_AWAY)
 
 
+def api_answer(detail: str, *, status: int) -> JsonResponse:
+    """JSON as the API's own answers are written: Chinese as it is, not \\u escapes."""
+    return JsonResponse({"detail": detail}, status=status, json_dumps_params={"ensure_ascii": False})
+
+
 def not_found(request, exception=None, *args, **kwargs):
     """An API client reads JSON: an unknown /api/ path (a removed route, a mistyped one) answers as
     the API's own 404s do, not with the HTML page meant for a browser."""
     if request.path.startswith("/api/"):
-        return JsonResponse({"detail": str(NotFound.default_detail)}, status=404)
+        return api_answer(str(NotFound.default_detail), status=404)
     return default_page_not_found(request, exception, *args, **kwargs)
 
 
@@ -38,7 +43,7 @@ def server_error(request, *args, **kwargs):
         return default_server_error(request, *args, **kwargs)
     message = _("The database is briefly unavailable. Please try again in a moment; if you were saving, check afterwards that it was saved.")
     if request.path.startswith("/api/"):
-        response = JsonResponse({"detail": message}, status=503)
+        response = api_answer(message, status=503)
     else:
         response = HttpResponse(render_to_string("503.html", {"message": message, "retry_after": RETRY_AFTER_S}), status=503)
     response["Retry-After"] = str(RETRY_AFTER_S)

@@ -49,15 +49,16 @@ class BadParameterMiddleware:
         return None
 
     def process_exception(self, request, exception):
-        from django.http import JsonResponse
         from django.shortcuts import render
 
         from core.params import BadParameter
 
+        from .errors import api_answer
+
         if not isinstance(exception, BadParameter):
             return None
         if request.path.startswith("/api/"):
-            return JsonResponse({"detail": exception.message}, status=400)
+            return api_answer(exception.message, status=400)
         return render(request, "portal/bad_request.html", {"message": exception.message}, status=400)
 
 

@@ -213,6 +213,7 @@ def test_a_lost_database_is_a_503_in_chinese_for_pages_and_the_api(client, world
     assert page.status_code == api.status_code == 503
     assert page["Retry-After"] == api["Retry-After"] == "10"
     assert "数据库暂时不可用" in page.content.decode() and "数据库暂时不可用" in api.json()["detail"]
+    assert "数据库暂时不可用" in api.content.decode()  # as DRF writes JSON: Chinese, not \u escapes
 
 
 @pytest.mark.django_db

@@ -73,6 +73,8 @@ def test_an_unknown_api_path_answers_json_not_a_page(client, world, path):
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json"
     assert response.json() == {"detail": "未找到。"}
+    # Written as the API's own 404s are (DRF renders Unicode as is), not as \u escapes.
+    assert "未找到。" in response.content.decode()
 
 
 def test_an_unknown_page_path_stays_a_page(client, world):
@@ -83,3 +85,16 @@ def test_an_unknown_page_path_stays_a_page(client, world):
         response = client.get("/dashboard/no-such-page/")
     assert response.status_code == 404 and response["Content-Type"].startswith("text/html")
     assert "页面不存在" in response.content.decode()
+
+
+def test_a_bad_parameter_under_the_api_is_answered_in_chinese_json(rf):
+    """The middleware's 400 (a parameter `core.params` could not read, raised under /api/) is
+    written like the API's own answers: JSON, the Chinese as it is."""
+    from core.params import BadParameter
+    from portal.middleware import BadParameterMiddleware
+
+    middleware = BadParameterMiddleware(lambda request: None)
+    response = middleware.process_exception(rf.get("/api/schools/"), BadParameter("参数“area”的值无法使用。"))
+    assert response.status_code == 400 and response["Content-Type"] == "application/json"
+    assert response.content.decode() == '{"detail": "参数“area”的值无法使用。"}'
+    assert middleware.process_exception(rf.get("/api/schools/"), ValueError("a bug")) is None
