@@ -25,6 +25,11 @@ def database_away(exc: BaseException | None) -> bool:
     return isinstance(exc, DATABASE_AWAY)
 
 
+def for_api(request) -> bool:
+    """Whether a request is the API's: its answers are JSON, a page's are HTML."""
+    return request.path.startswith("/api/")
+
+
 def api_answer(detail: str, *, status: int) -> JsonResponse:
     """JSON as the API's own answers are written: Chinese as it is, not \\u escapes."""
     return JsonResponse({"detail": detail}, status=status, json_dumps_params={"ensure_ascii": False})
@@ -33,7 +38,7 @@ def api_answer(detail: str, *, status: int) -> JsonResponse:
 def not_found(request, exception=None, *args, **kwargs):
     """An API client reads JSON: an unknown /api/ path (a removed route, a mistyped one) answers as
     the API's own 404s do, not with the HTML page meant for a browser."""
-    if request.path.startswith("/api/"):
+    if for_api(request):
         return api_answer(str(NotFound.default_detail), status=404)
     return default_page_not_found(request, exception, *args, **kwargs)
 
@@ -42,7 +47,7 @@ def server_error(request, *args, **kwargs):
     if not database_away(sys.exc_info()[1]):
         return default_server_error(request, *args, **kwargs)
     message = _("The database is briefly unavailable. Please try again in a moment; if you were saving, check afterwards that it was saved.")
-    if request.path.startswith("/api/"):
+    if for_api(request):
         response = api_answer(message, status=503)
     else:
         response = HttpResponse(render_to_string("503.html", {"message": message, "retry_after": RETRY_AFTER_S}), status=503)

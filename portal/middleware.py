@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.utils import translation
 
+from .errors import api_answer, for_api
+
 
 class PortalLocaleMiddleware:
     """Chinese unless the user chose otherwise (the language switch sets a cookie).
@@ -38,7 +40,7 @@ class BadParameterMiddleware:
     def process_view(self, request, view_func, view_args, view_kwargs):
         # A NUL character is no text anyone types, and PostgreSQL refuses to store one: refused
         # here for every page at once (the API's serializers refuse it field by field).
-        if request.path.startswith("/api/"):
+        if for_api(request):
             return None
         for values in (request.GET, request.POST if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data") else {}):
             for key in values:
@@ -53,11 +55,9 @@ class BadParameterMiddleware:
 
         from core.params import BadParameter
 
-        from .errors import api_answer
-
         if not isinstance(exception, BadParameter):
             return None
-        if request.path.startswith("/api/"):
+        if for_api(request):
             return api_answer(exception.message, status=400)
         return render(request, "portal/bad_request.html", {"message": exception.message}, status=400)
 
