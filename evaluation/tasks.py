@@ -33,12 +33,14 @@ def commit_import_task(run_id: int, user_id: int, confirmations: dict) -> str:
 
 
 @shared_task(acks_late=True, time_limit=600, soft_time_limit=540)
-def rollup_county_task(periods: list[int], county_code: str, job_id: int | None = None, judgments_only: bool = False) -> str:
+def rollup_county_task(periods: list[int], county_code: str, job_id: int | None = None, judgments_only: bool = False,
+                       round_keys: list[int] | None = None) -> str:
     """Recompute one county for the given school years, oldest first — a short, idempotent unit
     of work; a job counts it once even if it is delivered twice. In a job the unit also counts its
     areas; after a change the area counts follow in `area_counts_task`, shared by every county
-    changed meanwhile."""
-    return run_county_unit(periods=periods, county=county_code, job_id=job_id, judgments_only=judgments_only)
+    changed meanwhile. `round_keys`: after a form changed, its round (a task queued before rounds
+    were named has none: every round of the year)."""
+    return run_county_unit(periods=periods, county=county_code, job_id=job_id, judgments_only=judgments_only, round_keys=round_keys)
 
 
 @shared_task(acks_late=True, time_limit=600, soft_time_limit=540)

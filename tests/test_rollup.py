@@ -353,7 +353,16 @@ def test_a_submitted_or_returned_form_recomputes_judgments_only_and_equals_a_ful
     form = assign_team(round=rnd, township_code="370881109", inspectors=[lead], lead=lead)
     levels = {j.point.code: {"level": "not_attained" if j.point.code == "3.1" else "attained"} for j in Judgment.objects.filter(form=form).select_related("point")}
     form = save_draft(form=form, user=lead, version=form.version, answers=levels)
+    # Another round of the year in the same county, its form submitted: the change below is not
+    # in it, so its rows are neither recomputed nor changed.
+    other = create_round(name="复评", period=2024, framework=data, township_codes=["370881109"], created_by=world.user("province"))
+    other_form = assign_team(round=other, township_code="370881109", inspectors=[lead], lead=lead)
+    other_form = save_draft(form=other_form, user=lead, version=other_form.version, answers={code: {"level": "basic"} for code in levels})
+    submit_form(form=other_form, user=lead, version=other_form.version)
     rollup_all(period=2024, prefix=PREFIX)  # the round's rows exist, its judgments not yet submitted
+    other_rows = PointResult.objects.filter(round_key=other.pk).values_list("division_code", "point_id", "verdict", "computed_at")
+    other_before = sorted(other_rows)
+    assert {verdict for *_, verdict, _at in other_before} == {"basic"}
     for change in ("submit", "return"):
         with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
             if change == "submit":
@@ -361,12 +370,40 @@ def test_a_submitted_or_returned_form_recomputes_judgments_only_and_equals_a_ful
             else:
                 form = return_form(form=form, user=world.user("province"), reason="证据不足")
         assert not any("rollup_rows" in q["sql"] for q in queries.captured_queries)  # the data points were not recomputed
+        # The form's round alone: one township statement, not one per round of the year.
+        assert sum("INSERT INTO evaluation_townshipresult" in q["sql"] for q in queries.captured_queries) == 1, change
+        assert sorted(other_rows) == other_before, change
         verdicts = dict(PointResult.objects.filter(division_code="370881109", round_key=rnd.pk, point__code__in=levels).values_list("point__code", "verdict"))
         expected = {code: level["level"] for code, level in levels.items()} if change == "submit" else dict.fromkeys(levels, "insufficient")
         assert verdicts == expected, change
         incremental = _results()
         rollup_all(period=2024, prefix=PREFIX)
         assert _results() == incremental, change
+
+
+def test_a_submitted_form_queues_its_own_round_a_moment_later_and_a_data_change_at_once(data, world, django_capture_on_commit_callbacks, monkeypatch):
+    """The worker's message names the form's round, and waits FORM_ROLLUP_DELAY_S so a deadline's
+    burst of submits is answered before the roll-ups take the CPU; an upload's roll-up is not delayed."""
+    from evaluation.models import Judgment
+    from evaluation.services import rollup_jobs
+    from evaluation.services.forms import assign_team, create_round, save_draft, submit_form
+    from portal.celery import app
+
+    monkeypatch.setitem(app.conf, "task_always_eager", False)
+    queued = []
+    monkeypatch.setattr(rollup_jobs, "enqueue", lambda task, *args, countdown=None: queued.append((task, args, countdown)))
+    rnd = create_round(name="评估", period=2024, framework=data, township_codes=["370881109"], created_by=world.user("province"))
+    lead = world.user("inspector_a")
+    form = assign_team(round=rnd, township_code="370881109", inspectors=[lead], lead=lead)
+    form = save_draft(form=form, user=lead, version=form.version,
+                      answers={j.point.code: {"level": "attained"} for j in Judgment.objects.filter(form=form).select_related("point")})
+    assert queued == []  # a draft queues nothing
+    with django_capture_on_commit_callbacks(execute=True):
+        submit_form(form=form, user=lead, version=form.version)
+    assert queued == [(rollup_jobs.COUNTY_TASK, ([2024], "370881", None, True, [rnd.pk]), rollup_jobs.FORM_ROLLUP_DELAY_S)]
+    queued.clear()
+    rollup_jobs.queue_rollup(periods=[2024], township_codes=["370881109"])
+    assert [countdown for *_, countdown in queued] == [None] and all(args[3] is False and args[4] is None for _, args, _ in queued)
 
 
 def test_the_whole_country_in_one_pass_equals_each_province_on_its_own(data):

@@ -22,11 +22,14 @@ def rollup_county(*, period: int, county: str) -> None:
 
 
 @transaction.atomic
-def rollup_judgments(*, period: int, county: str) -> None:
-    """After an inspectors' form changed (submitted, returned): its judgments and the verdicts of
-    each round of the period, without recomputing the data points, which the form does not touch
-    (round 0 has no judgments). Equals `rollup_county` on the same data; a fraction of its cost."""
-    judgments_and_verdicts(period=period, county=county, round_keys=rounds(period))
+def rollup_judgments(*, period: int, county: str, round_keys: list[int] | None = None) -> None:
+    """After an inspectors' form changed (submitted, returned): the judgments and verdicts of its
+    round (`round_keys`; None: each round of the period), without recomputing the data points,
+    which the form does not touch (round 0 has no judgments), nor the other rounds, which read
+    only their own forms. Equals `rollup_county` on the same data; a fraction of its cost."""
+    held = rounds(period)
+    keys = held if round_keys is None else [k for k in held if k in set(round_keys)]
+    judgments_and_verdicts(period=period, county=county, round_keys=keys)
 
 
 def rollup_all(*, period: int | None = None, prefix: str = "37", analyze: bool = False, value_added: bool = True) -> int:

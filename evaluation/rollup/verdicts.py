@@ -12,6 +12,8 @@ from .points import POINTS_UPSERT
 from .scope import announce_changed, drop_unheld, frameworks_by_round, insert_or_upsert, planner_without, prefix_range, tune
 
 # A judgment counts once its form is submitted; a point without a submitted level has no data.
+# {rounds}: the rounds to write, ids written out (integers) — every round of the year in a full
+# roll-up, a changed form's own round after it is submitted or returned.
 JUDGMENTS_SQL = f"""
 INSERT INTO evaluation_pointresult (division_code, point_id, period, round_key, stage, value, reference, verdict, computed_at)
 SELECT rt.township_id, p.id, r.period, r.id, {w.WHOLE_TOWNSHIP}, NULL, NULL,
@@ -23,7 +25,7 @@ JOIN evaluation_target t ON t.framework_id = r.framework_id
 JOIN evaluation_observationpoint p ON p.target_id = t.id AND p.source_kind = 'judgment'
 LEFT JOIN evaluation_inspectionform f ON f.round_id = r.id AND f.township_id = rt.township_id
 LEFT JOIN evaluation_judgment j ON j.form_id = f.id AND j.point_id = p.id
-WHERE r.period = %(period)s AND rt.township_id >= %(lo)s AND rt.township_id < %(hi)s
+WHERE r.period = %(period)s AND r.id IN ({{rounds}}) AND rt.township_id >= %(lo)s AND rt.township_id < %(hi)s
 """ + POINTS_UPSERT
 
 
@@ -97,9 +99,10 @@ WHERE evaluation_townshipresult.targets_attained <> EXCLUDED.targets_attained OR
 
 
 def judgments_and_verdicts(*, period: int, county: str, round_keys: list[int]) -> None:
-    """The judgments of the school year's rounds, then the targets and townships of each round in
-    `round_keys` (0: data points alone), for the 乡镇 under `county` (any prefix) — each round by
-    the framework version it names, round 0 by the version in force for the year."""
+    """The judgments of each round in `round_keys`, then its targets and townships (0: data points
+    alone, no judgments), for the 乡镇 under `county` (any prefix) — each round by the framework
+    version it names, round 0 by the version in force for the year. A round's rows read only its
+    own forms and round 0, so the rounds left out are left as they are."""
     from django.utils import timezone
 
     now = connection.ops.adapt_datetimefield_value(timezone.now())
@@ -110,7 +113,9 @@ def judgments_and_verdicts(*, period: int, county: str, round_keys: list[int]) -
         tune(cursor)
         for table in ("evaluation_targetresult", "evaluation_townshipresult"):
             drop_unheld(cursor, table, params)
-        cursor.execute(JUDGMENTS_SQL, params)
+        judged = sorted({int(k) for k in round_keys if k})
+        if judged:
+            cursor.execute(JUDGMENTS_SQL.format(rounds=", ".join(str(k) for k in judged)), params)
         for round_key in round_keys:
             framework = by_round.get(round_key)
             if framework is None:

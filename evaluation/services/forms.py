@@ -310,9 +310,9 @@ def submit_form(*, form: InspectionForm | int | str, user, version: int, jurisdi
 
 
 def _queue_judgments_rollup(form: InspectionForm) -> None:
-    # A submitted form counts in the results, a returned one no longer does; the roll-up gives
-    # the township's pages their new token when the judgments are in.
-    queue_rollup_on_commit(periods=[_period(form)], township_codes=[form.township_id], judgments_only=True)
+    # A submitted form counts in the results, a returned one no longer does — in its own round
+    # only; the roll-up gives the township's pages their new token when the judgments are in.
+    queue_rollup_on_commit(periods=[_period(form)], township_codes=[form.township_id], judgments_only=True, round_keys=[form.round_id])
 
 
 @transaction.atomic
